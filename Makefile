@@ -1,0 +1,39 @@
+# Two entry points do all set-up on a fresh machine:
+#   make demo   runs the detector on the built-in demo (headless)
+#   make test   runs the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,onnx,gui,coco]"
+	# Fail set-up early if torch and torchvision are not a working pair.
+	$(PY) -c "import torch, torchvision.ops as o; o.nms(torch.zeros(1, 4), torch.zeros(1), 0.5)"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m ssd_rt.demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	@# pytest exits 5 when it collected no tests: that is a broken set-up, never a pass.
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (broken set-up)" >&2; fi; \
+	exit $$rc
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)
+	$(PY) benchmarks/postprocess.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

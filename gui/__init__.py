@@ -1,0 +1,1 @@
+"""ssd-rt desktop GUI (PyQt6): the video detection player (`ssd-rt-gui`)."""

@@ -1,0 +1,1 @@
+"""ssd-rt trainer: target matching, MultiBox loss and the training loop (`ssd-rt-train`)."""

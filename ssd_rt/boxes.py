@@ -22,7 +22,9 @@ LOG_SIZE_CLAMP = math.log(1000.0 / 16)
 
 def _check_boxes(name: str, boxes: torch.Tensor) -> None:
     if boxes.ndim < 1 or boxes.shape[-1] != 4:
-        raise ShapeError(f"{name} must have 4 values in its last dimension, got shape {tuple(boxes.shape)}")
+        raise ShapeError(
+            f"{name} must have 4 values in its last dimension, got shape {tuple(boxes.shape)}"
+        )
 
 
 def encode(
@@ -30,7 +32,7 @@ def encode(
     priors_cxcywh: torch.Tensor,
     variances: tuple[float, float] = VARIANCES,
 ) -> torch.Tensor:
-    """Regression targets of matched ground truth: gt_xyxy [..., N, 4], priors [N, 4] -> [..., N, 4]."""
+    """Regression targets: gt_xyxy [..., N, 4] matched to priors [N, 4] -> loc [..., N, 4]."""
     _check_boxes("gt_xyxy", gt_xyxy)
     _check_boxes("priors_cxcywh", priors_cxcywh)
     gt = box_convert(gt_xyxy, "xyxy", "cxcywh")

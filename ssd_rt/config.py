@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ssd_rt.errors import ConfigError
 
-# SSD300 geometry, from the original Caffe VOC model (Liu et al. 2016, models/VGGNet/VOC0712/SSD_300x300).
+# SSD300 geometry of the Caffe VOC model (Liu et al. 2016; models/VGGNet/VOC0712/SSD_300x300).
 SSD300_FEATURE_MAPS = (38, 19, 10, 5, 3, 1)  # conv4_3, fc7, conv8_2, conv9_2, conv10_2, conv11_2
 SSD300_STEPS = (8, 16, 32, 64, 100, 300)  # pixels between prior centres
 VOC_MIN_SIZES = (30, 60, 111, 162, 213, 264)  # pixels
@@ -51,7 +51,9 @@ class PriorSpec:
                     f"prior spec: {name} has {length} entries but there are {n} feature maps"
                 )
         if any(int(f) != f or f < 1 for f in self.feature_maps):
-            raise ConfigError(f"prior spec: feature map sizes must be positive integers, got {self.feature_maps}")
+            raise ConfigError(
+                f"prior spec: feature map sizes must be positive integers, got {self.feature_maps}"
+            )
         for name in ("steps", "min_sizes", "max_sizes"):
             values = getattr(self, name)
             if any(not (v > 0 and math.isfinite(v)) for v in values):
@@ -163,6 +165,8 @@ class PostprocessConfig:
         if not (0.0 < self.iou_thresh <= 1.0):
             raise ConfigError(f"IoU threshold must be in (0, 1], got {self.iou_thresh}")
         if int(self.topk_per_class) != self.topk_per_class or self.topk_per_class < 1:
-            raise ConfigError(f"topk_per_class must be a positive integer, got {self.topk_per_class}")
+            raise ConfigError(
+                f"topk_per_class must be a positive integer, got {self.topk_per_class}"
+            )
         if int(self.max_det) != self.max_det or self.max_det < 1:
             raise ConfigError(f"max_det must be a positive integer, got {self.max_det}")

@@ -32,7 +32,8 @@ class Detections:
         ):
             raise ShapeError(
                 f"Detections need boxes [K, 4], scores [K], labels [K]; got "
-                f"{tuple(self.boxes_xyxy.shape)}, {tuple(self.scores.shape)}, {tuple(self.labels.shape)}"
+                f"{tuple(self.boxes_xyxy.shape)}, {tuple(self.scores.shape)}, "
+                f"{tuple(self.labels.shape)}"
             )
 
     def __len__(self) -> int:
@@ -53,12 +54,16 @@ class Detections:
         the inverse is a per-axis scale.
         """
         scale = torch.tensor(
-            [width, height, width, height], dtype=self.boxes_xyxy.dtype, device=self.boxes_xyxy.device
+            [width, height, width, height],
+            dtype=self.boxes_xyxy.dtype,
+            device=self.boxes_xyxy.device,
         )
         return Detections(self.boxes_xyxy * scale, self.scores, self.labels)
 
     def to(self, device: torch.device | str) -> Detections:
-        return Detections(self.boxes_xyxy.to(device), self.scores.to(device), self.labels.to(device))
+        return Detections(
+            self.boxes_xyxy.to(device), self.scores.to(device), self.labels.to(device)
+        )
 
     def filter(self, keep: torch.Tensor) -> Detections:
         """The detections selected by a boolean mask or an index tensor."""

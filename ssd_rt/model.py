@@ -21,7 +21,26 @@ from ssd_rt.errors import ShapeError, WeightsError
 
 # VGG16 "D" configuration; "M" is a 2x2/2 max-pool. torchvision's `features` uses the same order,
 # so our `features` indices match torchvision's and its state_dict loads by name.
-VGG16_LAYERS = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+VGG16_LAYERS = (
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+)
 CONV4_3_INDEX = 9  # conv4_3 is the 10th conv of VGG16_LAYERS' convs
 EXTRA_CHANNELS = ((256, 512), (128, 256), (128, 256), (128, 256))  # (1x1, 3x3) of conv8 .. conv11
 EXTRA_STRIDES = (2, 2, 1, 1)  # conv8_2, conv9_2 halve; conv10_2, conv11_2 are valid 3x3 (5->3->1)
@@ -199,13 +218,17 @@ def load_vgg16_backbone(model: SSD300, path: str | Path) -> None:
     """See `SSD300.load_backbone_weights`. Raises WeightsError with one line on any mismatch."""
     path = Path(path)
     if model.config.width != 1.0:
-        raise WeightsError(f"ImageNet VGG16 weights fit only width 1.0, this model has width {model.config.width}")
+        raise WeightsError(
+            f"ImageNet VGG16 weights fit only width 1.0, this model has width {model.config.width}"
+        )
     if not path.is_file():
         raise WeightsError(f"backbone weights not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)  # data, never code
     except Exception as err:  # pickle, zip and torch errors all mean "not a weights file"
-        raise WeightsError(f"cannot read backbone weights {path}: {type(err).__name__}: {err}") from None
+        raise WeightsError(
+            f"cannot read backbone weights {path}: {type(err).__name__}: {err}"
+        ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path} is not a state_dict (a dict of tensors)")
 
@@ -221,9 +244,15 @@ def load_vgg16_backbone(model: SSD300, path: str | Path) -> None:
     for key, value in theirs.items():
         if value.shape != ours[key].shape:
             raise WeightsError(
-                f"{path}: features.{key} has shape {tuple(value.shape)}, {kind} needs {tuple(ours[key].shape)}"
+                f"{path}: features.{key} has shape {tuple(value.shape)}, "
+                f"{kind} needs {tuple(ours[key].shape)}"
             )
-    for key in ("classifier.0.weight", "classifier.0.bias", "classifier.3.weight", "classifier.3.bias"):
+    for key in (
+        "classifier.0.weight",
+        "classifier.0.bias",
+        "classifier.3.weight",
+        "classifier.3.bias",
+    ):
         if key not in state:
             raise WeightsError(f"{path} has no {key}: fc6/fc7 cannot be converted to conv6/conv7")
     fc6_w = state["classifier.0.weight"]
@@ -233,7 +262,8 @@ def load_vgg16_backbone(model: SSD300, path: str | Path) -> None:
             f"{path}: classifier shapes {tuple(fc6_w.shape)}, {tuple(fc7_w.shape)} are not VGG16's"
         )
 
-    # fc6 [4096, 25088] -> [4096, 512, 7, 7] -> conv6 [1024, 512, 3, 3]; fc7 -> conv7 [1024, 1024, 1, 1].
+    # fc6 [4096, 25088] -> [4096, 512, 7, 7] -> conv6 [1024, 512, 3, 3];
+    # fc7 [4096, 4096] -> conv7 [1024, 1024, 1, 1].
     conv6_w = _decimate(fc6_w.view(4096, 512, 7, 7), (4, None, 3, 3))
     conv6_b = _decimate(state["classifier.0.bias"], (4,))
     conv7_w = _decimate(fc7_w.view(4096, 4096, 1, 1), (4, 4, None, None))

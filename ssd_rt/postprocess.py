@@ -48,7 +48,9 @@ def postprocess(
     if logits.ndim != 3 or logits.shape[:2] != loc.shape[:2]:
         raise ShapeError(f"logits must be [B, P, C] with loc's B and P, got {tuple(logits.shape)}")
     if logits.shape[-1] < 2:
-        raise ShapeError(f"logits need background plus at least one class, got C={logits.shape[-1]}")
+        raise ShapeError(
+            f"logits need background plus at least one class, got C={logits.shape[-1]}"
+        )
     if priors_cxcywh.shape != (loc.shape[1], 4):
         raise ShapeError(
             f"priors must be [{loc.shape[1]}, 4] to match loc, got {tuple(priors_cxcywh.shape)}"
@@ -64,9 +66,7 @@ def postprocess(
     top_scores, top_prior = scores.transpose(1, 2).topk(k, dim=-1)  # [B, C-1, k] each
     flat_scores = top_scores.reshape(batch, -1)  # [B, (C-1)*k]
     flat_prior = top_prior.reshape(batch, -1)
-    flat_label = (
-        torch.arange(1, num_classes, device=device).repeat_interleave(k).expand(batch, -1)
-    )
+    flat_label = torch.arange(1, num_classes, device=device).repeat_interleave(k).expand(batch, -1)
     order = flat_scores.argsort(dim=-1, descending=True)
     sorted_scores = flat_scores.gather(1, order)
     sorted_prior = flat_prior.gather(1, order)

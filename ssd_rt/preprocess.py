@@ -25,7 +25,9 @@ Frame = np.ndarray | torch.Tensor  # BGR uint8 [H, W, 3]
 
 def _check_frame(frame: Frame, index: int) -> None:
     if not isinstance(frame, (np.ndarray, torch.Tensor)):
-        raise ShapeError(f"frame {index} must be a numpy array or tensor, got {type(frame).__name__}")
+        raise ShapeError(
+            f"frame {index} must be a numpy array or tensor, got {type(frame).__name__}"
+        )
     if frame.dtype not in (np.uint8, torch.uint8):
         raise ShapeError(f"frame {index} must be uint8 BGR [H, W, 3], got dtype {frame.dtype}")
     if frame.ndim != 3 or frame.shape[2] != 3:

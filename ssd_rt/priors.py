@@ -1,4 +1,4 @@
-"""Default boxes (priors) of SSD300, exactly the Caffe PriorBox geometry (Liu et al. 2016, sec. 2.2).
+"""Default boxes (priors) of SSD300: the Caffe PriorBox geometry (Liu et al. 2016, sec. 2.2).
 
 Boxes are (cx, cy, w, h) as fractions of the input, ordered map by map, then row, column, and the
 per-location order [s, sqrt(s*s_next), r, 1/r, ...]. They are not clipped (the Caffe VOC model sets
@@ -44,7 +44,9 @@ def _build(spec: PriorSpec) -> torch.Tensor:
         cy, cx = torch.meshgrid(centres, centres, indexing="ij")  # rows outer, columns inner
         cxcy = torch.stack([cx, cy], dim=-1).reshape(-1, 1, 2)  # [F*F, 1, 2]
         k = wh.shape[0]
-        boxes = torch.cat([cxcy.expand(-1, k, 2), wh.unsqueeze(0).expand(fmap * fmap, k, 2)], dim=-1)
+        boxes = torch.cat(
+            [cxcy.expand(-1, k, 2), wh.unsqueeze(0).expand(fmap * fmap, k, 2)], dim=-1
+        )
         per_map.append(boxes.reshape(-1, 4))
     priors = torch.cat(per_map).to(torch.float32)
     assert priors.shape[0] == spec.num_priors

@@ -24,5 +24,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs a CUDA device; none found"))
         if "tensorrt" in item.keywords and not (has_trt and has_cuda):
             item.add_marker(
-                pytest.mark.skip(reason="needs TensorRT and a CUDA device; import tensorrt failed or no GPU")
+                pytest.mark.skip(
+                    reason="needs TensorRT and a CUDA device; import tensorrt failed or no GPU"
+                )
             )

@@ -25,7 +25,9 @@ def realistic_frame(seed: int, height: int = 300, width: int = 300) -> np.ndarra
         if rng.random() < 0.5:
             cv2.rectangle(frame, (cx - w // 2, cy - h // 2), (cx + w // 2, cy + h // 2), colour, -1)
         else:
-            cv2.ellipse(frame, (cx, cy), (w // 2, h // 2), float(rng.uniform(0, 180)), 0, 360, colour, -1)
+            cv2.ellipse(
+                frame, (cx, cy), (w // 2, h // 2), float(rng.uniform(0, 180)), 0, 360, colour, -1
+            )
     frame = cv2.GaussianBlur(frame, (0, 0), 1.0)
     frame += rng.normal(0.0, 6.0, size=frame.shape).astype(np.float32)  # sensor noise
     return np.clip(frame, 0, 255).astype(np.uint8)

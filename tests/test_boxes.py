@@ -1,4 +1,4 @@
-"""encode/decode: golden values, round trip, the decode clamp, and parity with torchvision's BoxCoder."""
+"""encode/decode: golden values, round trip, decode clamp, parity with torchvision's BoxCoder."""
 
 import math
 
@@ -15,7 +15,8 @@ from ssd_rt.priors import default_boxes
 
 def test_encode_golden():
     prior = torch.tensor([[0.5, 0.5, 0.2, 0.2]])
-    # centre (0.52, 0.54), size (0.2, 0.4): t = (0.02/(0.1*0.2), 0.04/(0.1*0.2), ln(1)/0.2, ln(2)/0.2)
+    # centre (0.52, 0.54), size (0.2, 0.4):
+    # t = (0.02/(0.1*0.2), 0.04/(0.1*0.2), ln(1)/0.2, ln(2)/0.2)
     gt = torch.tensor([[0.42, 0.34, 0.62, 0.74]])
     expected = torch.tensor([[1.0, 2.0, 0.0, math.log(2.0) / 0.2]])
     torch.testing.assert_close(encode(gt, prior), expected, atol=1e-5, rtol=0)
@@ -24,7 +25,9 @@ def test_encode_golden():
 def test_decode_golden():
     prior = torch.tensor([[0.5, 0.5, 0.2, 0.2]])
     loc = torch.tensor([[1.0, 2.0, 0.0, math.log(2.0) / 0.2]])
-    torch.testing.assert_close(decode(loc, prior), torch.tensor([[0.42, 0.34, 0.62, 0.74]]), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        decode(loc, prior), torch.tensor([[0.42, 0.34, 0.62, 0.74]]), atol=1e-6, rtol=0
+    )
 
 
 def test_round_trip_on_real_priors():

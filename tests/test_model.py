@@ -48,7 +48,10 @@ def test_parameter_count_equals_torchvision_ssd300_vgg16():
     ours = count(SSD300(SSDConfig(num_classes=21, norm="none")))
     ours_bn = count(SSD300(SSDConfig(num_classes=21, norm="bn")))
     theirs = count(ssd300_vgg16(weights=None, weights_backbone=None, num_classes=21))
-    print(f"ssd-rt SSD300 (VGG16): {ours:,}  (VGG16-BN: {ours_bn:,})  torchvision ssd300_vgg16: {theirs:,}")
+    print(
+        f"ssd-rt SSD300 (VGG16): {ours:,}  (VGG16-BN: {ours_bn:,})  "
+        f"torchvision ssd300_vgg16: {theirs:,}"
+    )
     # Both carry a 512-channel L2Norm scale; "within the L2Norm weights" allows 512 either way.
     assert abs(ours - theirs) <= 512
     assert ours == theirs == 26_285_486
@@ -190,7 +193,7 @@ def test_plain_vgg16_weights_into_bn_model_is_a_clear_error(vgg16_state_path):
 
 def test_backbone_weights_need_full_width(vgg16_state_path):
     model = SSD300(SSDConfig(num_classes=21, norm="none", width=0.5))
-    with pytest.raises(WeightsError, match="fit only width 1.0"):
+    with pytest.raises(WeightsError, match=r"fit only width 1\.0"):
         model.load_backbone_weights(vgg16_state_path)
 
 

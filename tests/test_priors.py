@@ -1,4 +1,4 @@
-"""Golden tests of the SSD300 default boxes against the Caffe VOC geometry (DESIGN.md, decision 6)."""
+"""Golden tests of the SSD300 default boxes: the Caffe VOC geometry (DESIGN.md, decision 6)."""
 
 import math
 
@@ -45,8 +45,12 @@ GOLDEN = [
 def test_first_and_last_box_of_each_map(fmap, first, last):
     priors = default_boxes(VOC_PRIORS).double()
     start, end = MAP_STARTS[fmap], MAP_STARTS[fmap + 1]
-    torch.testing.assert_close(priors[start], torch.tensor(first, dtype=torch.float64), atol=1e-6, rtol=0)
-    torch.testing.assert_close(priors[end - 1], torch.tensor(last, dtype=torch.float64), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        priors[start], torch.tensor(first, dtype=torch.float64), atol=1e-6, rtol=0
+    )
+    torch.testing.assert_close(
+        priors[end - 1], torch.tensor(last, dtype=torch.float64), atol=1e-6, rtol=0
+    )
 
 
 def test_order_within_a_location():
@@ -93,7 +97,9 @@ def test_coco_preset():
     priors = default_boxes(COCO_PRIORS)
     assert priors.shape == (8732, 4)
     assert priors[0, 2].item() == pytest.approx(21 / 300, abs=1e-7)
-    assert priors[MAP_STARTS[5] + 1, 2].item() == pytest.approx(math.sqrt(261 * 315) / 300, abs=1e-6)
+    assert priors[MAP_STARTS[5] + 1, 2].item() == pytest.approx(
+        math.sqrt(261 * 315) / 300, abs=1e-6
+    )
     assert prior_preset("coco") is COCO_PRIORS
     assert prior_preset("voc") is VOC_PRIORS
 
@@ -114,7 +120,9 @@ def test_spec_counts_must_match_feature_maps():
 
 def test_spec_feature_maps_must_match_network():
     spec = PriorSpec(feature_maps=(40, 20, 10, 5, 3, 1))
-    with pytest.raises(ConfigError, match=r"feature maps \(40, 20, 10, 5, 3, 1\) but SSD300 produces"):
+    with pytest.raises(
+        ConfigError, match=r"feature maps \(40, 20, 10, 5, 3, 1\) but SSD300 produces"
+    ):
         SSDConfig(num_classes=21, priors=spec)
 
 
@@ -123,7 +131,10 @@ def test_spec_feature_maps_must_match_network():
     [
         ({"steps": (8, 16, 32, 64, 100, 0)}, "steps must be positive"),
         ({"max_sizes": (20, 111, 162, 213, 264, 315)}, "max size 20 is below min size 30"),
-        ({"aspect_ratios": ((2,), (2, 3), (2, -3), (2, 3), (2,), (2,))}, "aspect ratios must be positive"),
+        (
+            {"aspect_ratios": ((2,), (2, 3), (2, -3), (2, 3), (2,), (2,))},
+            "aspect ratios must be positive",
+        ),
     ],
 )
 def test_bad_spec_values(kwargs, message):

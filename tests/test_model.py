@@ -7,10 +7,10 @@ from torchvision.models import resnet18, vgg16, vgg16_bn
 from torchvision.models.detection import ssd300_vgg16
 
 from ssd_rt.config import SSDConfig
+from ssd_rt.data.scenes import random_scene
 from ssd_rt.errors import ConfigError, ShapeError, WeightsError
 from ssd_rt.model import SSD300, L2Norm
 from ssd_rt.preprocess import preprocess
-from tests.images import realistic_frame
 
 
 def count(module: nn.Module) -> int:
@@ -25,7 +25,7 @@ def slim_model():
 
 @pytest.fixture(scope="module")
 def realistic_batch():
-    images, _ = preprocess([realistic_frame(seed) for seed in range(4)])
+    images, _ = preprocess([random_scene(seed) for seed in range(4)])
     return images
 
 

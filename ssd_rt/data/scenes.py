@@ -1,7 +1,7 @@
-"""Realistic-looking test frames: smooth backgrounds, textured objects, edges and sensor noise.
+"""Generated camera-like frames: smooth backgrounds, filled shapes, blur and sensor noise.
 
 Random uniform noise is a poor stand-in for camera frames (no spatial correlation, no large flat
-areas), so numerics tests use these instead. Fully determined by the seed.
+areas), so numerics tests and the demo use these. Fully determined by the seed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 
-def realistic_frame(seed: int, height: int = 300, width: int = 300) -> np.ndarray:
+def random_scene(seed: int, height: int = 300, width: int = 300) -> np.ndarray:
     """A BGR uint8 [height, width, 3] frame with a gradient sky, ground, shapes and noise."""
     rng = np.random.default_rng(seed)
     y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]

@@ -1,0 +1,28 @@
+"""How every ssd-rt command ends on bad input: one line on stderr, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from ssd_rt.errors import SSDRTError
+
+EXIT_USER_ERROR = 1  # bad path, file, number or a missing optional component
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
+
+def run_command(
+    name: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None
+) -> int:
+    """Run `main(argv)`, turning ssd-rt errors and Ctrl-C into one line on stderr and an exit code.
+
+    Other exceptions are bugs and keep their traceback, so they get reported and fixed.
+    """
+    try:
+        return main(argv)
+    except SSDRTError as err:
+        print(f"{name}: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

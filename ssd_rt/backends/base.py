@@ -1,0 +1,213 @@
+"""The backend interface and `load_backend`, which picks one by file and availability.
+
+    backend.infer(images [B, 3, 300, 300] float32) -> loc [B, P, 4], logits [B, P, C]
+
+Outputs are float32 on `backend.device`, so one `postprocess` serves every backend.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from pathlib import Path
+
+import torch
+
+from ssd_rt.errors import ConfigError, ShapeError, SSDRTError, WeightsError
+from ssd_rt.model_info import ModelInfo
+
+log = logging.getLogger("ssd_rt")
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+ONNX_SUFFIXES = (".onnx",)
+ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
+
+
+class BackendUnavailable(SSDRTError):
+    """A backend that cannot run here: its package, a GPU, or its execution provider is missing."""
+
+
+class Backend(abc.ABC):
+    """One loaded model that turns normalized images into raw SSD heads."""
+
+    name: str = "backend"
+
+    def __init__(self, info: ModelInfo, device: torch.device, max_batch: int | None = None) -> None:
+        self.info = info
+        self.device = device
+        self.max_batch = max_batch  # None: any batch
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.info.class_names
+
+    @property
+    def input_size(self) -> int:
+        return self.info.input_size
+
+    def describe(self) -> str:
+        return f"{self.name} on {self.device} ({self.info.precision})"
+
+    def check_images(self, images: torch.Tensor) -> None:
+        size = self.input_size
+        if images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
+            raise ShapeError(f"images must be [B, 3, {size}, {size}], got {tuple(images.shape)}")
+        if self.max_batch is not None and images.shape[0] > self.max_batch:
+            raise ShapeError(
+                f"batch {images.shape[0]} is larger than this {self.name} model allows "
+                f"(max {self.max_batch}); rebuild the engine with a larger --max-batch"
+            )
+
+    @abc.abstractmethod
+    def infer(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """images [B, 3, S, S] -> (loc [B, P, 4], logits [B, P, C]), float32 on self.device."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook; most backends free on GC)
+        """Release what the backend holds (engines, sessions, CUDA graphs)."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """ "auto" -> cuda when available else cpu; "cuda" without a GPU is a ConfigError."""
+    text = str(name)
+    if text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {text!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"unsupported device {text!r}; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {text!r} was asked for but no CUDA device is available")
+    return device
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in CHECKPOINT_SUFFIXES:
+        return "checkpoint"
+    if suffix in ONNX_SUFFIXES:
+        return "onnx"
+    if suffix in ENGINE_SUFFIXES:
+        return "engine"
+    raise WeightsError(
+        f"{path}: unknown model file type {suffix!r}; expected a checkpoint "
+        f"({', '.join(CHECKPOINT_SUFFIXES)}), an ONNX file (.onnx) or a TensorRT engine "
+        f"({', '.join(ENGINE_SUFFIXES)})"
+    )
+
+
+def tensorrt_unavailable_reason(device: torch.device) -> str | None:
+    """None when TensorRT can run on `device`, else why not (one phrase)."""
+    if device.type != "cuda":
+        return "TensorRT needs a CUDA device"
+    try:
+        import tensorrt  # noqa: F401
+    except Exception as err:  # ImportError, or native libraries missing
+        return f"TensorRT is not importable ({type(err).__name__}: {err})"
+    return None
+
+
+def _sibling(path: Path, suffixes: tuple[str, ...]) -> Path | None:
+    for suffix in suffixes:
+        candidate = path.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_backend(
+    path: str | Path,
+    backend: str = "auto",
+    device: str | torch.device = "auto",
+    *,
+    threads: int | None = None,
+    max_batch: int = 8,
+) -> Backend:
+    """Open the model at `path` with `backend` ("auto" picks by file and availability).
+
+    auto: an engine runs on TensorRT; an ONNX file on TensorRT where TensorRT and a GPU exist
+    (the engine is built beside it once), else ONNX Runtime; a checkpoint on PyTorch. When the
+    chosen backend cannot run, it falls back TensorRT -> ONNX Runtime -> PyTorch through sibling
+    files of the same name, and logs one line saying what runs and why.
+    """
+    path = Path(path)
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if not path.exists():
+        raise WeightsError(f"model not found: {path}")
+    if path.is_dir():
+        raise WeightsError(f"{path} is a folder; give a model file (.onnx, .engine, .pt)")
+    kind = _kind(path)
+    dev = resolve_device(device)
+
+    if backend == "torch":
+        if kind != "checkpoint":
+            raise ConfigError(f"the torch backend runs checkpoints (.pt), not {path.name}")
+        return _open_torch(path, dev)
+    if backend == "onnxruntime":
+        onnx_path = path if kind == "onnx" else _sibling(path, ONNX_SUFFIXES)
+        if onnx_path is None:
+            raise ConfigError(f"the onnxruntime backend runs .onnx files; no ONNX for {path.name}")
+        return _open_onnxruntime(onnx_path, dev, threads)
+    if backend == "tensorrt":
+        reason = tensorrt_unavailable_reason(dev)
+        if reason:
+            raise BackendUnavailable(f"--backend tensorrt cannot run: {reason}")
+        if kind == "checkpoint":
+            raise ConfigError("the tensorrt backend runs engines or ONNX files; export first")
+        return _open_tensorrt(path, kind, dev, max_batch)
+
+    # auto
+    if kind == "checkpoint":
+        return _open_torch(path, dev)
+    reason = tensorrt_unavailable_reason(dev)
+    if reason is None:
+        return _open_tensorrt(path, kind, dev, max_batch)
+    onnx_path = path if kind == "onnx" else _sibling(path, ONNX_SUFFIXES)
+    if onnx_path is not None:
+        try:
+            opened = _open_onnxruntime(onnx_path, dev, threads)
+        except BackendUnavailable as err:
+            checkpoint = _sibling(path, CHECKPOINT_SUFFIXES)
+            if checkpoint is None:
+                raise
+            log.warning("%s; running PyTorch on %s", err, checkpoint.name)
+            return _open_torch(checkpoint, dev)
+        if kind == "engine":
+            log.warning("%s; running ONNX Runtime on %s instead", reason, onnx_path.name)
+        return opened
+    checkpoint = _sibling(path, CHECKPOINT_SUFFIXES)
+    if checkpoint is not None:
+        log.warning(
+            "%s and no ONNX beside %s; running PyTorch on %s", reason, path.name, checkpoint.name
+        )
+        return _open_torch(checkpoint, dev)
+    raise BackendUnavailable(f"cannot run {path.name}: {reason}, and no .onnx or .pt beside it")
+
+
+def _open_torch(path: Path, device: torch.device) -> Backend:
+    from ssd_rt.backends.torch import TorchBackend
+
+    return TorchBackend.from_checkpoint(path, device)
+
+
+def _open_onnxruntime(path: Path, device: torch.device, threads: int | None) -> Backend:
+    from ssd_rt.backends.onnxruntime import OnnxRuntimeBackend
+
+    return OnnxRuntimeBackend(path, device, threads=threads)
+
+
+def _open_tensorrt(path: Path, kind: str, device: torch.device, max_batch: int) -> Backend:
+    from ssd_rt.backends.tensorrt import TensorRTBackend
+
+    if kind == "engine":
+        return TensorRTBackend(path, device)
+    return TensorRTBackend.from_onnx(path, device, max_batch=max_batch)

@@ -1,0 +1,72 @@
+"""ONNX Runtime backend: an exported .onnx file on the CPU (threads configurable) or on the CUDA
+execution provider where onnxruntime-gpu provides it. Needs the `onnx` extra."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ssd_rt.backends.base import Backend, BackendUnavailable
+from ssd_rt.errors import WeightsError
+from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES
+from ssd_rt.model_info import ModelInfo
+
+
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+
+    def __init__(
+        self, path: str | Path, device: torch.device, *, threads: int | None = None
+    ) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise BackendUnavailable(
+                "ONNX Runtime is not installed: pip install 'ssd-rt[onnx]'"
+            ) from None
+        path = Path(path)
+        if not path.is_file():
+            raise WeightsError(f"ONNX file not found: {path}")
+        providers = ["CPUExecutionProvider"]
+        if device.type == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise BackendUnavailable(
+                    "this ONNX Runtime has no CUDA execution provider (install onnxruntime-gpu, "
+                    "or run with --device cpu)"
+                )
+            providers = [("CUDAExecutionProvider", {"device_id": device.index or 0}), *providers]
+        options = ort.SessionOptions()
+        if threads is not None:
+            if threads < 1:
+                from ssd_rt.errors import ConfigError
+
+                raise ConfigError(f"threads must be a positive integer, got {threads}")
+            options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as err:  # ORT raises its own Fail / InvalidGraph / InvalidProtobuf
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise WeightsError(f"{path} is not a loadable ONNX model: {first}") from None
+        meta = session.get_modelmeta().custom_metadata_map
+        info = ModelInfo.from_metadata(meta, str(path))
+        names = [i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()]
+        if names != ([INPUT_NAME], list(OUTPUT_NAMES)):
+            raise WeightsError(f"{path}: inputs/outputs {names} are not ssd-rt's")
+        super().__init__(info, device)
+        self.session = session
+
+    def infer(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.check_images(images)
+        # Host round trip: fine on CPU; with the CUDA provider an IO binding would avoid it.
+        x = np.ascontiguousarray(images.detach().to("cpu", torch.float32).numpy())
+        loc, logits = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: x})
+        return (
+            torch.from_numpy(loc).to(self.device, non_blocking=True),
+            torch.from_numpy(logits).to(self.device, non_blocking=True),
+        )
+
+    def close(self) -> None:
+        self.session = None

@@ -1,0 +1,153 @@
+"""TensorRT backend: a serialized engine run with the named-tensor API (TensorRT 10 and 11).
+
+- The sidecar JSON is checked against the running TensorRT and GPU before deserializing; on a
+  mismatch, or when deserialization fails, the engine is rebuilt from the ONNX file beside it
+  (one log line). With no ONNX beside it, that is an error naming what differs.
+- I/O buffers are torch CUDA tensors (`set_tensor_address`), work is enqueued with
+  `execute_async_v3` on the backend's own torch CUDA stream: no pycuda, one CUDA context shared
+  with preprocessing and NMS.
+- An execution context belongs to the thread that created it: each thread that calls `infer`
+  gets its own, created on its first call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import torch
+
+from ssd_rt.backends.base import Backend
+from ssd_rt.checkpoint import check_class_names, config_from_dict
+from ssd_rt.errors import WeightsError
+from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES, read_onnx_info
+from ssd_rt.export.tensorrt import (
+    build_engine,
+    mismatch,
+    read_sidecar,
+    runtime_identity,
+    sha256_of,
+)
+from ssd_rt.model_info import ModelInfo
+
+log = logging.getLogger("ssd_rt")
+
+
+class TensorRTBackend(Backend):
+    name = "tensorrt"
+
+    def __init__(self, engine_path: str | Path, device: torch.device) -> None:
+        import tensorrt as trt
+
+        self._trt = trt
+        engine_path = Path(engine_path)
+        if not engine_path.is_file():
+            raise WeightsError(f"engine not found: {engine_path}")
+        sidecar = read_sidecar(engine_path)
+        current = runtime_identity(device)
+        reason = mismatch(sidecar, current)
+        engine = None
+        if reason is None:
+            self._logger = trt.Logger(trt.Logger.WARNING)
+            self._runtime = trt.Runtime(self._logger)
+            engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+            if engine is None:
+                reason = "an engine TensorRT could not deserialize"
+        if engine is None:
+            onnx_path = engine_path.with_name(
+                sidecar.get("onnx_file") or engine_path.stem + ".onnx"
+            )
+            if not onnx_path.is_file():
+                raise WeightsError(
+                    f"{engine_path.name} was built for {reason}, and there is no "
+                    f"{onnx_path.name} beside it to rebuild from"
+                )
+            log.warning("rebuilding %s: it was built for %s", engine_path.name, reason)
+            build_engine(
+                onnx_path,
+                engine_path,
+                device=device,
+                max_batch=sidecar["input_shape_max"][0],
+                opt_batch=sidecar["input_shape_opt"][0],
+                fp16=sidecar.get("precision") == "fp16",
+            )
+            sidecar = read_sidecar(engine_path)
+            self._logger = trt.Logger(trt.Logger.WARNING)
+            self._runtime = trt.Runtime(self._logger)
+            engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+            if engine is None:
+                raise WeightsError(f"TensorRT could not deserialize the rebuilt {engine_path.name}")
+        self.engine = engine
+        self.engine_path = engine_path
+        self.rebuilt = reason is not None
+        config = config_from_dict(sidecar["model_config"])
+        names = check_class_names(sidecar["class_names"], config.num_classes)
+        info = ModelInfo(config, names, sidecar.get("precision", "fp32"))
+        _, _, max_shape = engine.get_tensor_profile_shape(INPUT_NAME, 0)
+        super().__init__(info, device, max_batch=int(max_shape[0]))
+        self.stream = torch.cuda.Stream(device)
+        self._local = threading.local()
+
+    @classmethod
+    def from_onnx(
+        cls, onnx_path: Path, device: torch.device, *, max_batch: int = 8
+    ) -> TensorRTBackend:
+        """Engine beside the ONNX file (same name, .engine), built when missing or stale."""
+        engine_path = onnx_path.with_suffix(".engine")
+        stale = True
+        if engine_path.is_file():
+            try:
+                sidecar = read_sidecar(engine_path)
+                stale = sidecar.get("onnx_sha256") != sha256_of(onnx_path)
+            except WeightsError:
+                stale = True
+        if stale:
+            info = read_onnx_info(onnx_path)
+            log.warning(
+                "building TensorRT engine %s from %s (once)", engine_path.name, onnx_path.name
+            )
+            build_engine(
+                onnx_path,
+                engine_path,
+                device=device,
+                max_batch=max_batch,
+                fp16=info.precision == "fp16",
+            )
+        return cls(engine_path, device)
+
+    def _context(self):
+        context = getattr(self._local, "context", None)
+        if context is None:
+            context = self.engine.create_execution_context()
+            self._local.context = context
+        return context
+
+    def infer(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.check_images(images)
+        context = self._context()
+        x = images.to(self.device, torch.float32, non_blocking=True).contiguous()
+        batch = x.shape[0]
+        num_priors = self.info.config.priors.num_priors
+        loc = torch.empty((batch, num_priors, 4), dtype=torch.float32, device=self.device)
+        logits = torch.empty(
+            (batch, num_priors, self.info.config.num_classes),
+            dtype=torch.float32,
+            device=self.device,
+        )
+        context.set_input_shape(INPUT_NAME, tuple(x.shape))
+        context.set_tensor_address(INPUT_NAME, x.data_ptr())
+        context.set_tensor_address(OUTPUT_NAMES[0], loc.data_ptr())
+        context.set_tensor_address(OUTPUT_NAMES[1], logits.data_ptr())
+        current = torch.cuda.current_stream(self.device)
+        self.stream.wait_stream(current)  # x was produced on the caller's stream
+        if not context.execute_async_v3(self.stream.cuda_stream):
+            raise RuntimeError("TensorRT execute_async_v3 failed (see the TensorRT log)")
+        for tensor in (x, loc, logits):
+            tensor.record_stream(self.stream)  # not freed or reused before the engine is done
+        current.wait_stream(self.stream)
+        return loc, logits
+
+    def close(self) -> None:
+        self._local = threading.local()
+        self.engine = None

@@ -1,0 +1,1 @@
+"""Export: checkpoint -> ONNX (onnx.py), ONNX -> TensorRT engine + sidecar JSON (tensorrt.py)."""

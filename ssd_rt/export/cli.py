@@ -1,0 +1,105 @@
+"""`ssd-rt-export`: checkpoint -> ONNX, and optionally -> TensorRT engine (on a GPU machine).
+
+    ssd-rt-export CHECKPOINT --onnx OUT.onnx [--engine OUT.engine] [--fp16] [--max-batch N]
+
+Existing outputs are never replaced unless --overwrite is given; everything that can be checked
+(the checkpoint, TensorRT and a GPU for --engine, the numbers) is checked before anything is
+written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import ssd_rt
+from ssd_rt.backends.base import resolve_device, tensorrt_unavailable_reason
+from ssd_rt.checkpoint import load_model
+from ssd_rt.cli_errors import run_command
+from ssd_rt.errors import ConfigError, SSDRTError
+from ssd_rt.model_info import ModelInfo
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="ssd-rt-export", description="Export an ssd-rt checkpoint to ONNX and TensorRT."
+    )
+    parser.add_argument("checkpoint", type=Path, help="checkpoint written by ssd-rt-train (.pt)")
+    parser.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
+    parser.add_argument(
+        "--engine", type=Path, help="TensorRT engine to build (needs TensorRT + GPU)"
+    )
+    parser.add_argument("--fp16", action="store_true", help="FP16 graph (float32 I/O, L2Norm FP32)")
+    parser.add_argument("--max-batch", type=int, default=8, help="engine profile max batch (8)")
+    parser.add_argument("--opt-batch", type=int, help="batch the engine is tuned for (default 4)")
+    parser.add_argument("--workspace-gib", type=float, default=2.0, help="builder workspace (2)")
+    parser.add_argument("--device", default="cuda", help="GPU that builds the engine (cuda)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    return parser.parse_args(argv)
+
+
+def _check_output(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise ConfigError(f"{path} already exists; pass --overwrite to replace it")
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder, not a file path")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"folder {parent} does not exist")
+    import os
+
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(f"folder {parent} is not writable")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.max_batch < 1:
+        raise ConfigError(f"--max-batch must be a positive integer, got {args.max_batch}")
+    if args.opt_batch is not None and not 1 <= args.opt_batch <= args.max_batch:
+        raise ConfigError(f"--opt-batch must be within 1..{args.max_batch}, got {args.opt_batch}")
+    if not args.workspace_gib > 0:
+        raise ConfigError(f"--workspace-gib must be positive, got {args.workspace_gib}")
+    if args.onnx.suffix.lower() != ".onnx":
+        raise ConfigError(f"--onnx must name a .onnx file, got {args.onnx}")
+    _check_output(args.onnx, args.overwrite)
+    device = None
+    if args.engine is not None:
+        _check_output(args.engine, args.overwrite)
+        device = resolve_device(args.device)
+        reason = tensorrt_unavailable_reason(device)
+        if reason:
+            raise SSDRTError(
+                f"cannot build {args.engine}: {reason}; export ONNX here and build on a GPU machine"
+            )
+
+    from ssd_rt.export.onnx import export_onnx
+
+    model, checkpoint = load_model(args.checkpoint)
+    info = ModelInfo(checkpoint.config, checkpoint.class_names, "fp16" if args.fp16 else "fp32")
+    export_onnx(model, info, args.onnx, version=ssd_rt.__version__)
+    print(f"wrote {args.onnx} ({info.precision}, {len(info.class_names)} classes, dynamic batch)")
+
+    if args.engine is not None:
+        from ssd_rt.export.tensorrt import build_engine, sidecar_path
+
+        build_engine(
+            args.onnx,
+            args.engine,
+            device=device,
+            max_batch=args.max_batch,
+            opt_batch=args.opt_batch,
+            fp16=args.fp16,
+            workspace_gib=args.workspace_gib,
+        )
+        print(
+            f"wrote {args.engine} and {sidecar_path(args.engine).name} (batch 1..{args.max_batch})"
+        )
+    return 0
+
+
+def entry() -> None:
+    logging.basicConfig(level=logging.WARNING, format="ssd-rt-export: %(message)s")
+    sys.exit(run_command("ssd-rt-export", main))

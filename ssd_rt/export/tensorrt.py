@@ -1,0 +1,178 @@
+"""ONNX -> TensorRT engine, with a sidecar JSON that says what the engine was built for.
+
+TensorRT 10 and 11 (DESIGN.md, decision 3):
+- an FP16 ONNX graph (float32 I/O, L2Norm float32) builds as a strongly typed network: the
+  graph's own types decide precision. This is the only FP16 path on TensorRT 11, which removed
+  BuilderFlag.FP16.
+- a float32 graph builds FP32, or on 10.x FP16 through BuilderFlag.FP16 when asked.
+- one optimization profile: batch 1..max with opt at the common batch; a timing cache beside the
+  engines makes rebuilds fast; the engine file holds only TensorRT's bytes (trtexec and Triton
+  read it as is), and everything else goes in `<engine>.json`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ssd_rt.checkpoint import atomic_write_bytes, config_to_dict
+from ssd_rt.errors import ConfigError, SSDRTError, WeightsError
+from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES, read_onnx_info
+
+log = logging.getLogger("ssd_rt")
+
+SIDECAR_FORMAT = "ssd-rt-engine/1"
+TIMING_CACHE_NAME = "ssd-rt.timing.cache"
+DEFAULT_WORKSPACE_GIB = 2.0
+
+
+class EngineBuildError(SSDRTError):
+    """TensorRT could not parse the ONNX file or build an engine from it."""
+
+
+def sidecar_path(engine_path: Path) -> Path:
+    return engine_path.with_name(engine_path.name + ".json")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def runtime_identity(device: torch.device) -> dict[str, str]:
+    """What an engine is tied to: the TensorRT version and the GPU (name, compute capability)."""
+    import tensorrt as trt
+
+    major, minor = torch.cuda.get_device_capability(device)
+    return {
+        "tensorrt_version": trt.__version__,
+        "gpu_name": torch.cuda.get_device_name(device),
+        "compute_capability": f"{major}.{minor}",
+    }
+
+
+def read_sidecar(engine_path: Path) -> dict[str, Any]:
+    path = sidecar_path(engine_path)
+    if not path.is_file():
+        raise WeightsError(
+            f"{engine_path} has no sidecar {path.name}; rebuild it with ssd-rt-export"
+        )
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise WeightsError(f"{path} is not readable JSON: {err}") from None
+    if not isinstance(data, dict) or data.get("format") != SIDECAR_FORMAT:
+        raise WeightsError(f"{path} is not an ssd-rt engine sidecar")
+    return data
+
+
+def mismatch(sidecar: dict[str, Any], current: dict[str, str]) -> str | None:
+    """None when the engine fits this machine, else what differs, in words."""
+    for key, label in (
+        ("tensorrt_version", "TensorRT"),
+        ("gpu_name", "GPU"),
+        ("compute_capability", "compute capability"),
+    ):
+        if sidecar.get(key) != current[key]:
+            return f"{label} {sidecar.get(key)} (this machine: {current[key]})"
+    return None
+
+
+def build_engine(
+    onnx_path: str | Path,
+    engine_path: str | Path,
+    *,
+    device: torch.device,
+    max_batch: int = 8,
+    opt_batch: int | None = None,
+    fp16: bool = True,
+    workspace_gib: float = DEFAULT_WORKSPACE_GIB,
+    timing_cache: Path | None = None,
+) -> Path:
+    """Build `engine_path` (and its sidecar) from `onnx_path` on `device`."""
+    import tensorrt as trt
+
+    onnx_path, engine_path = Path(onnx_path), Path(engine_path)
+    info = read_onnx_info(onnx_path)
+    if max_batch < 1:
+        raise ConfigError(f"max batch must be a positive integer, got {max_batch}")
+    opt = opt_batch or min(max_batch, 1 if max_batch < 4 else 4)
+    if not 1 <= opt <= max_batch:
+        raise ConfigError(f"opt batch {opt} must be within 1..{max_batch}")
+    trt_major = int(trt.__version__.split(".")[0])
+    graph_fp16 = info.precision == "fp16"
+    if fp16 and not graph_fp16 and trt_major >= 11:
+        raise ConfigError(
+            f"TensorRT {trt.__version__} builds FP16 only from an FP16 graph: export with --fp16"
+        )
+
+    torch.cuda.set_device(device)
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    flags = 0
+    if graph_fp16:
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_path.read_bytes(), str(onnx_path)):
+        errors = [parser.get_error(i) for i in range(parser.num_errors)]
+        first = errors[0]
+        raise EngineBuildError(
+            f"TensorRT cannot parse {onnx_path.name}: node {first.node()} "
+            f"'{first.node_name()}' ({first.node_operator()}): {first.desc()}"
+            + (f" (+{len(errors) - 1} more errors)" if len(errors) > 1 else "")
+        )
+
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
+    if fp16 and not graph_fp16:
+        config.set_flag(trt.BuilderFlag.FP16)  # TensorRT 10 path on a float32 graph
+    size = info.input_size
+    profile = builder.create_optimization_profile()
+    profile.set_shape(
+        INPUT_NAME, (1, 3, size, size), (opt, 3, size, size), (max_batch, 3, size, size)
+    )
+    config.add_optimization_profile(profile)
+
+    cache_path = timing_cache or engine_path.parent / TIMING_CACHE_NAME
+    cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
+    config.set_timing_cache(cache, ignore_mismatch=False)
+
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EngineBuildError(
+            f"TensorRT failed to build an engine from {onnx_path.name} (see its log above)"
+        )
+    engine_bytes = bytes(serialized)
+    atomic_write_bytes(engine_path, lambda f: f.write(engine_bytes))
+    new_cache = bytes(config.get_timing_cache().serialize())
+    atomic_write_bytes(cache_path, lambda f: f.write(new_cache))
+
+    precision = "fp16" if (fp16 or graph_fp16) else "fp32"
+    sidecar = {
+        "format": SIDECAR_FORMAT,
+        **runtime_identity(device),
+        "precision": precision,
+        "input_name": INPUT_NAME,
+        "output_names": list(OUTPUT_NAMES),
+        "input_shape_min": [1, 3, size, size],
+        "input_shape_opt": [opt, 3, size, size],
+        "input_shape_max": [max_batch, 3, size, size],
+        "num_priors": info.config.priors.num_priors,
+        "class_names": list(info.class_names),
+        "model_config": config_to_dict(info.config),
+        "onnx_file": onnx_path.name,
+        "onnx_sha256": sha256_of(onnx_path),
+        "engine_sha256": hashlib.sha256(engine_bytes).hexdigest(),
+    }
+    text = json.dumps(sidecar, indent=2)
+    atomic_write_bytes(sidecar_path(engine_path), lambda f: f.write(text.encode()))
+    return engine_path

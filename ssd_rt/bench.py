@@ -34,7 +34,7 @@ from ssd_rt.postprocess import postprocess
 from ssd_rt.preprocess import preprocess
 from ssd_rt.priors import default_boxes
 
-BACKEND_NAMES = ("torch", "onnxruntime", "tensorrt")
+BACKEND_NAMES = ("torch", "torch-bf16", "onnxruntime", "tensorrt")
 
 
 @dataclass
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             classes = [f"class{i}" for i in range(1, 21)]
             save_checkpoint(checkpoint, SSD300(config), config, classes)
         model, ckpt = load_model(checkpoint)
-        paths = {"torch": checkpoint}
+        paths = {"torch": checkpoint, "torch-bf16": checkpoint}
         if {"onnxruntime", "tensorrt"} & set(names):
             onnx_path = checkpoint.with_suffix(".onnx")
             if not onnx_path.is_file():
@@ -204,7 +204,12 @@ def main(argv: list[str] | None = None) -> int:
                 _print_row(baseline, baseline)
             for name in names:
                 backend = load_backend(
-                    paths[name], name, device, threads=args.threads, max_batch=max(args.batches)
+                    paths[name],
+                    name.removesuffix("-bf16"),
+                    device,
+                    threads=args.threads,
+                    max_batch=max(args.batches),
+                    precision="bf16" if name == "torch-bf16" else None,
                 )
                 try:
                     _print_row(time_backend(backend, frames, args.runs, args.warmup), baseline)

@@ -56,7 +56,8 @@ class L2Norm(nn.Module):
     """Channel-wise L2 normalization with a learned per-channel scale (ParseNet, conv4_3).
 
     Computed in float32 whatever the input dtype: the sum of squares of conv4_3 activations
-    overflows FP16 (max 65504). eps sits inside the sqrt so an all-zero pixel gives 0, not NaN.
+    overflows FP16 (max 65504). eps bounds the sum inside the sqrt so an all-zero pixel gives 0,
+    not NaN.
     """
 
     def __init__(self, channels: int, scale: float = L2NORM_INIT_SCALE, eps: float = 1e-10) -> None:
@@ -66,7 +67,9 @@ class L2Norm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x32 = x.float()
-        norm = torch.sqrt(x32.pow(2).sum(dim=1, keepdim=True) + self.eps)
+        # max(sum, eps) rather than sum + eps: the ONNX optimizer folds "+ 1e-10" away as a
+        # no-op, and an all-black frame then gives 0/0 = NaN in the exported graph.
+        norm = torch.sqrt(x32.pow(2).sum(dim=1, keepdim=True).clamp_min(self.eps))
         out = x32 / norm * self.weight.float().view(1, -1, 1, 1)
         return out.to(x.dtype)
 

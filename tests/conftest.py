@@ -28,3 +28,55 @@ def pytest_collection_modifyitems(config, items):
                     reason="needs TensorRT and a CUDA device; import tensorrt failed or no GPU"
                 )
             )
+
+
+# --- shared models ---------------------------------------------------------------------------
+
+SLIM_CLASSES = ("circle", "square", "triangle")
+
+
+@pytest.fixture(scope="session")
+def slim_checkpoint(tmp_path_factory):
+    """A slim SSD300 checkpoint (width 0.125, 3 classes) with confident class scores.
+
+    Conf heads are scaled up (x1.5; more saturates softmax into ties) so that, untrained, it
+    still produces detections above 0.3: the FP16-vs-FP32 and parity tests need some.
+    """
+    from ssd_rt.checkpoint import save_checkpoint
+    from ssd_rt.config import SSDConfig
+    from ssd_rt.model import SSD300
+
+    torch.manual_seed(0)
+    config = SSDConfig(num_classes=len(SLIM_CLASSES) + 1, width=0.125)
+    model = SSD300(config).eval()
+    with torch.no_grad():
+        for head in model.conf_heads:
+            head.weight.mul_(1.5)
+    path = tmp_path_factory.mktemp("slim") / "slim.pt"
+    save_checkpoint(path, model, config, SLIM_CLASSES)
+    return path
+
+
+def _export(checkpoint, precision, name):
+    from ssd_rt.checkpoint import load_model
+    from ssd_rt.export.onnx import export_onnx
+    from ssd_rt.model_info import ModelInfo
+
+    model, ckpt = load_model(checkpoint)
+    path = checkpoint.parent / name
+    info = ModelInfo(ckpt.config, ckpt.class_names, precision)
+    return export_onnx(model, info, path, version="test")
+
+
+@pytest.fixture(scope="session")
+def slim_onnx(slim_checkpoint):
+    """The slim checkpoint exported as FP32 ONNX beside it (slim.onnx)."""
+    pytest.importorskip("onnx", reason="needs the onnx extra")
+    return _export(slim_checkpoint, "fp32", "slim.onnx")
+
+
+@pytest.fixture(scope="session")
+def slim_onnx_fp16(slim_checkpoint):
+    """The slim checkpoint exported as the FP16 graph (slim_fp16.onnx)."""
+    pytest.importorskip("onnx", reason="needs the onnx extra")
+    return _export(slim_checkpoint, "fp16", "slim_fp16.onnx")

@@ -130,13 +130,15 @@ def load_backend(
     *,
     threads: int | None = None,
     max_batch: int = 8,
+    precision: str | None = None,
 ) -> Backend:
     """Open the model at `path` with `backend` ("auto" picks by file and availability).
 
     auto: an engine runs on TensorRT; an ONNX file on TensorRT where TensorRT and a GPU exist
     (the engine is built beside it once), else ONNX Runtime; a checkpoint on PyTorch. When the
     chosen backend cannot run, it falls back TensorRT -> ONNX Runtime -> PyTorch through sibling
-    files of the same name, and logs one line saying what runs and why.
+    files of the same name, and logs one line saying what runs and why. `precision` applies to
+    the torch backend (fp32, fp16 on CUDA, bf16); exported models carry their own.
     """
     path = Path(path)
     if backend not in BACKENDS:
@@ -151,7 +153,7 @@ def load_backend(
     if backend == "torch":
         if kind != "checkpoint":
             raise ConfigError(f"the torch backend runs checkpoints (.pt), not {path.name}")
-        return _open_torch(path, dev)
+        return _open_torch(path, dev, precision)
     if backend == "onnxruntime":
         onnx_path = path if kind == "onnx" else _sibling(path, ONNX_SUFFIXES)
         if onnx_path is None:
@@ -193,10 +195,10 @@ def load_backend(
     raise BackendUnavailable(f"cannot run {path.name}: {reason}, and no .onnx or .pt beside it")
 
 
-def _open_torch(path: Path, device: torch.device) -> Backend:
+def _open_torch(path: Path, device: torch.device, precision: str | None = None) -> Backend:
     from ssd_rt.backends.torch import TorchBackend
 
-    return TorchBackend.from_checkpoint(path, device)
+    return TorchBackend.from_checkpoint(path, device, precision=precision)
 
 
 def _open_onnxruntime(path: Path, device: torch.device, threads: int | None) -> Backend:

@@ -12,6 +12,7 @@ Needs the `onnx` extra (onnx, onnxscript); imported only by the export command a
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from pathlib import Path
 
@@ -67,8 +68,10 @@ def export_onnx(
         net = _Float16Graph(net)
     example = torch.zeros(2, 3, info.input_size, info.input_size)  # batch 2: 1 would specialize
     batch = torch.export.Dim("batch", min=1, max=MAX_EXPORT_BATCH)
+    for name in ("onnxscript", "onnx_ir"):  # optimizer progress lines are not for users
+        logging.getLogger(name).setLevel(logging.ERROR)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's progress chatter is not for users
+        warnings.simplefilter("ignore")
         try:
             program = torch.onnx.export(
                 net,

@@ -1,0 +1,33 @@
+"""`ssd-rt-bench` prints a row per backend and batch with its ratio to torchvision's SSD300."""
+
+import pytest
+
+from ssd_rt.bench import main
+from ssd_rt.cli_errors import run_command
+
+pytest.importorskip("onnxruntime", reason="needs the onnx extra")
+
+
+def test_bench_prints_ratios_against_torchvision(capsys):
+    args = ["--width", "0.125", "--batches", "1", "--runs", "1", "--warmup", "0", "--device", "cpu"]
+    assert run_command("ssd-rt-bench", main, [*args, "--backends", "torch,onnxruntime"]) == 0
+    out = capsys.readouterr().out
+    assert "torchvision ssd300_vgg16 (eager)" in out
+    assert "torch on cpu (fp32)" in out
+    assert "onnxruntime on cpu (fp32)" in out
+    assert "note: the model has width 0.125" in out
+    rows = [line for line in out.splitlines() if line.rstrip().endswith("x")]
+    assert len(rows) == 3  # baseline + two backends, each with a ratio
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--backends", "tflite"], "unknown backend(s) ['tflite']"),
+        (["--runs", "0"], "--batches and --runs must be positive"),
+        (["--threads", "0"], "--threads must be a positive integer"),
+    ],
+)
+def test_bench_bad_input(args, message, capsys):
+    assert run_command("ssd-rt-bench", main, args) == 1
+    assert message in capsys.readouterr().err

@@ -1,0 +1,70 @@
+"""TensorRT engines: build from the FP16 graph, parity with PyTorch, sidecar mismatch rebuilds.
+
+Skipped with the reason where TensorRT or a CUDA device is missing (see conftest.py).
+"""
+
+import json
+import logging
+import shutil
+
+import pytest
+import torch
+
+from ssd_rt.backends import load_backend
+from ssd_rt.data.scenes import random_scene
+from ssd_rt.errors import ShapeError, WeightsError
+from ssd_rt.export.tensorrt import build_engine, sidecar_path
+from ssd_rt.preprocess import preprocess
+
+pytestmark = [pytest.mark.tensorrt, pytest.mark.gpu]
+
+
+@pytest.fixture
+def engine(slim_onnx_fp16, tmp_path):
+    onnx_path = tmp_path / "slim.onnx"
+    shutil.copy(slim_onnx_fp16, onnx_path)
+    engine_path = tmp_path / "slim.engine"
+    build_engine(onnx_path, engine_path, device=torch.device("cuda"), max_batch=4)
+    return engine_path
+
+
+def test_engine_matches_pytorch_within_fp16(engine, slim_checkpoint):
+    sidecar = json.loads(sidecar_path(engine).read_text())
+    assert sidecar["precision"] == "fp16" and sidecar["input_shape_max"][0] == 4
+    assert engine.read_bytes()[:4] != b'{"fo'  # nothing prepended: the file is TensorRT's bytes
+    images, _ = preprocess([random_scene(s) for s in range(2)])
+    reference = load_backend(slim_checkpoint, "torch", "cpu")
+    trt_backend = load_backend(engine, "tensorrt", "cuda")
+    loc_r, logits_r = reference.infer(images)
+    loc_t, logits_t = trt_backend.infer(images.cuda())
+    assert (loc_t.cpu() - loc_r).abs().max() <= 0.02 * loc_r.abs().max()
+    assert (logits_t.cpu() - logits_r).abs().max() <= 0.02 * logits_r.abs().max()
+    with pytest.raises(ShapeError, match=r"max 4"):
+        trt_backend.infer(torch.zeros(5, 3, 300, 300, device="cuda"))
+
+
+def test_sidecar_mismatch_triggers_a_rebuild(engine, caplog):
+    path = sidecar_path(engine)
+    sidecar = json.loads(path.read_text())
+    sidecar["gpu_name"] = "Some Other GPU"
+    path.write_text(json.dumps(sidecar))
+    with caplog.at_level(logging.WARNING, logger="ssd_rt"):
+        backend = load_backend(engine, "tensorrt", "cuda")
+    assert backend.rebuilt
+    assert any(
+        "rebuilding slim.engine: it was built for GPU Some Other GPU" in r.getMessage()
+        for r in caplog.records
+    )
+    assert json.loads(path.read_text())["gpu_name"] == torch.cuda.get_device_name()
+
+
+def test_mismatch_with_no_onnx_beside_is_an_error(engine):
+    path = sidecar_path(engine)
+    sidecar = json.loads(path.read_text())
+    sidecar["tensorrt_version"] = "0.0.1"
+    path.write_text(json.dumps(sidecar))
+    (engine.parent / "slim.onnx").unlink()
+    with pytest.raises(
+        WeightsError, match=r"was built for TensorRT 0\.0\.1 .* no slim\.onnx beside it"
+    ):
+        load_backend(engine, "tensorrt", "cuda")

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 import ssd_rt
-from ssd_rt.backends.base import Backend, load_backend, resolve_device
+from ssd_rt.backends.base import Backend, load_backend, resolve_device, synchronize
 from ssd_rt.checkpoint import load_model, save_checkpoint
 from ssd_rt.cli_errors import run_command
 from ssd_rt.config import SSDConfig
@@ -60,28 +60,23 @@ class Row:
         return self.batch * 1000.0 / self.median
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def time_backend(backend: Backend, frames: list, runs: int, warmup: int) -> Row:
     device = backend.device
     priors = default_boxes(backend.info.config.priors).to(device)
     norm = backend.info.config.normalization
     pre, inf, post, total = [], [], [], []
     for i in range(warmup + runs):
-        _sync(device)
+        synchronize(device)
         t0 = time.perf_counter()
         images, sizes = preprocess(frames, device=device, normalization=norm)
-        _sync(device)
+        synchronize(device)
         t1 = time.perf_counter()
         loc, logits = backend.infer(images)
-        _sync(device)
+        synchronize(device)
         t2 = time.perf_counter()
         dets = postprocess(loc, logits, priors, score_thresh=0.4)
         _ = [d.to_pixels(*s) for d, s in zip(dets, sizes)]
-        _sync(device)
+        synchronize(device)
         t3 = time.perf_counter()
         if i >= warmup:
             pre.append((t1 - t0) * 1e3)
@@ -105,16 +100,16 @@ def time_torchvision(
     pre, total = [], []
     with torch.inference_mode():
         for i in range(warmup + runs):
-            _sync(device)
+            synchronize(device)
             t0 = time.perf_counter()
             tensors = [
                 torch.from_numpy(f[:, :, ::-1].copy()).to(device).permute(2, 0, 1).float() / 255
                 for f in frames
             ]
-            _sync(device)
+            synchronize(device)
             t1 = time.perf_counter()
             model(tensors)  # its transform (resize, normalize), network and postprocess
-            _sync(device)
+            synchronize(device)
             t2 = time.perf_counter()
             if i >= warmup:
                 pre.append((t1 - t0) * 1e3)

@@ -59,9 +59,9 @@ def config_from_dict(data: dict[str, Any]) -> SSDConfig:
             variances=tuple(float(v) for v in data["variances"]),
             normalization=Normalization(tuple(norm["mean_rgb"]), tuple(norm["std_rgb"])),
         )
+    except ConfigError:
+        raise  # already names the bad value
     except (KeyError, TypeError, ValueError) as err:
-        if isinstance(err, ConfigError):
-            raise
         raise ConfigError(f"model configuration is incomplete or malformed: {err!r}") from None
 
 

@@ -17,6 +17,7 @@ import time
 
 import torch
 
+from ssd_rt.backends.base import resolve_device, synchronize
 from ssd_rt.cli_errors import run_command
 from ssd_rt.config import PostprocessConfig, SSDConfig
 from ssd_rt.data.scenes import random_scene
@@ -53,16 +54,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"unknown device {name!r}; choose auto, cpu or cuda")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but no CUDA device is available")
-    return torch.device(name)
-
-
 def parse_frame_size(text: str) -> tuple[int, int]:
     try:
         height, width = (int(v) for v in text.lower().split("x"))
@@ -71,11 +62,6 @@ def parse_frame_size(text: str) -> tuple[int, int]:
     if not (16 <= height <= 8192 and 16 <= width <= 8192):
         raise ConfigError(f"--frame sides must be 16..8192 pixels, got {height}x{width}")
     return height, width
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,13 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     stages: dict[str, list[float]] = {"preprocess": [], "network": [], "postprocess": []}
     with torch.inference_mode():
         for run in range(args.runs + 1):  # run 0 warms up and is not counted
-            _sync(device)
+            synchronize(device)
             t0 = time.perf_counter()
             images, sizes = preprocess(frame, device=device, normalization=config.normalization)
-            _sync(device)
+            synchronize(device)
             t1 = time.perf_counter()
             loc, logits = model(images)
-            _sync(device)
+            synchronize(device)
             t2 = time.perf_counter()
             detections = postprocess(
                 loc,
@@ -113,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 topk_per_class=thresholds.topk_per_class,
                 max_det=thresholds.max_det,
             )[0].to_pixels(*sizes[0])
-            _sync(device)
+            synchronize(device)
             t3 = time.perf_counter()
             if run:
                 stages["preprocess"].append((t1 - t0) * 1e3)

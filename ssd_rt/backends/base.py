@@ -89,6 +89,12 @@ def resolve_device(name: str | torch.device) -> torch.device:
     return device
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a wall-clock reading covers it; no-op on the CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def _kind(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in CHECKPOINT_SUFFIXES:

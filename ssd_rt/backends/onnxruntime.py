@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ssd_rt.backends.base import Backend, BackendUnavailable
-from ssd_rt.errors import WeightsError
+from ssd_rt.errors import ConfigError, WeightsError
 from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES
 from ssd_rt.model_info import ModelInfo
 
@@ -40,8 +40,6 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         if threads is not None:
             if threads < 1:
-                from ssd_rt.errors import ConfigError
-
                 raise ConfigError(f"threads must be a positive integer, got {threads}")
             options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

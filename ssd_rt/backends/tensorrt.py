@@ -40,17 +40,15 @@ class TensorRTBackend(Backend):
     def __init__(self, engine_path: str | Path, device: torch.device) -> None:
         import tensorrt as trt
 
-        self._trt = trt
         engine_path = Path(engine_path)
         if not engine_path.is_file():
             raise WeightsError(f"engine not found: {engine_path}")
         sidecar = read_sidecar(engine_path)
-        current = runtime_identity(device)
-        reason = mismatch(sidecar, current)
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(self._logger)  # the logger must outlive the runtime
+        reason = mismatch(sidecar, runtime_identity(device))
         engine = None
         if reason is None:
-            self._logger = trt.Logger(trt.Logger.WARNING)
-            self._runtime = trt.Runtime(self._logger)
             engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
             if engine is None:
                 reason = "an engine TensorRT could not deserialize"
@@ -73,8 +71,6 @@ class TensorRTBackend(Backend):
                 fp16=sidecar.get("precision") == "fp16",
             )
             sidecar = read_sidecar(engine_path)
-            self._logger = trt.Logger(trt.Logger.WARNING)
-            self._runtime = trt.Runtime(self._logger)
             engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
             if engine is None:
                 raise WeightsError(f"TensorRT could not deserialize the rebuilt {engine_path.name}")

@@ -26,6 +26,8 @@ def test_bench_prints_ratios_against_torchvision(capsys):
         (["--backends", "tflite"], "unknown backend(s) ['tflite']"),
         (["--runs", "0"], "--batches and --runs must be positive"),
         (["--threads", "0"], "--threads must be a positive integer"),
+        (["--model", "/nonexistent/model.pt", "--no-baseline"], "checkpoint not found"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
     ],
 )
 def test_bench_bad_input(args, message, capsys):

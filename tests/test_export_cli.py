@@ -67,6 +67,11 @@ def test_bad_paths(slim_checkpoint, tmp_path, capsys):
     assert "--onnx must name a .onnx file" in capsys.readouterr().err
     assert export(slim_checkpoint, "--onnx", tmp_path / "no" / "such" / "m.onnx") == 1
     assert "does not exist" in capsys.readouterr().err
+    folder = tmp_path / "folder.onnx"
+    folder.mkdir()
+    assert export(slim_checkpoint, "--onnx", folder, "--overwrite") == 1
+    assert "is a folder, not a file path" in capsys.readouterr().err
+    assert folder.is_dir()
 
 
 def test_console_script_exit_code_and_one_line(tmp_path):

@@ -15,3 +15,7 @@ class ShapeError(SSDRTError, ValueError):
 
 class WeightsError(SSDRTError):
     """A weights file that is missing, unreadable, or not the model it claims to be."""
+
+
+class DataError(SSDRTError):
+    """A data set that cannot be read: a missing image, a malformed annotation file or line."""

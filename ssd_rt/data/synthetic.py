@@ -238,7 +238,7 @@ class MovingScenes:
     def frames(
         self, count: int | None = None
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Yield (BGR uint8 frame, boxes_xyxy [N, 4] pixels, labels [N]); endless if count is None."""
+        """Yield (BGR uint8 frame, boxes_xyxy [N, 4] pixels, labels [N]); count None: endless."""
         t = 0
         while count is None or t < count:
             yield render_scene(self.rng, self.objects, self.background), *boxes_labels(self.objects)

@@ -8,7 +8,7 @@ import torch
 from ssd_rt.config import Normalization
 from ssd_rt.data.scenes import random_scene
 from ssd_rt.errors import ShapeError
-from ssd_rt.preprocess import _resize_on_device, preprocess
+from ssd_rt.preprocess import preprocess, resize_uint8
 
 MEAN = np.array(Normalization().mean_rgb)
 STD = np.array(Normalization().std_rgb)
@@ -27,12 +27,21 @@ def test_constant_blue_frame_becomes_normalized_rgb():
     )
 
 
-def test_matches_opencv_resize_then_normalize():
+def _pil_resize(frame_bgr, size=300):
+    """The reference antialiased bilinear resize (PIL), as RGB uint8."""
+    from PIL import Image
+
+    rgb = Image.fromarray(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+    return np.asarray(rgb.resize((size, size), Image.Resampling.BILINEAR))
+
+
+def test_matches_antialiased_resize_then_normalize():
+    """Resize is bilinear with antialiasing (PIL's filter) then (x/255 - mean)/std, RGB."""
     frame = random_scene(3, 720, 1280)
     images, _ = preprocess(frame)
-    rgb = cv2.cvtColor(cv2.resize(frame, (300, 300)), cv2.COLOR_BGR2RGB).astype(np.float64) / 255
-    expected = ((rgb - MEAN) / STD).transpose(2, 0, 1)
-    np.testing.assert_allclose(images[0].numpy(), expected, atol=1e-4)
+    expected = ((_pil_resize(frame).astype(np.float64) / 255 - MEAN) / STD).transpose(2, 0, 1)
+    # torchvision's uint8 kernel rounds within 1 of PIL.
+    np.testing.assert_allclose(images[0].numpy(), expected, atol=1.01 / 255 / STD.min())
 
 
 def test_batch_of_frames_of_different_sizes():
@@ -56,12 +65,21 @@ def test_half_precision_output():
     assert images.dtype == torch.float16
 
 
-def test_device_resize_matches_opencv():
-    """The CUDA path resizes with torch's bilinear; it must agree with OpenCV's INTER_LINEAR."""
+def test_resize_is_the_one_of_training():
+    """Inference and the training transforms share resize_uint8 (not plain bilinear)."""
+    from ssd_rt.data.sample import Sample
+    from ssd_rt.data.transforms import SSDEvalTransform
+
     frame = random_scene(5, 720, 1280)
-    ours = _resize_on_device(torch.from_numpy(frame), 300).numpy().astype(int)
-    theirs = cv2.resize(frame, (300, 300), interpolation=cv2.INTER_LINEAR).astype(int)
-    assert np.abs(ours - theirs).max() <= 1
+    rgb_chw = torch.from_numpy(frame[..., ::-1].copy()).permute(2, 0, 1)
+    sample = Sample(rgb_chw, torch.zeros(0, 4), torch.zeros(0, dtype=torch.int64),
+                    torch.zeros(0, dtype=torch.bool), 0, "f", (720, 1280))  # fmt: skip
+    trained_on = SSDEvalTransform(300)(sample).image
+    ours = resize_uint8(torch.from_numpy(frame).permute(2, 0, 1), 300).flip(0)
+    assert torch.equal(ours, trained_on)
+    assert np.abs(ours.permute(1, 2, 0).numpy().astype(int) - _pil_resize(frame)).max() <= 1
+    plain = cv2.resize(frame, (300, 300), interpolation=cv2.INTER_LINEAR)[..., ::-1].astype(int)
+    assert np.abs(ours.permute(1, 2, 0).numpy().astype(int) - plain).max() > 10  # it aliases
 
 
 @pytest.mark.gpu

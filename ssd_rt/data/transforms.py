@@ -23,6 +23,7 @@ from torchvision import tv_tensors
 
 from ssd_rt.config import Normalization
 from ssd_rt.data.sample import Sample
+from ssd_rt.preprocess import resize_uint8
 
 IOU_CROP_OPTIONS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)  # 0.0: any patch; 1.0: the whole image
 
@@ -56,7 +57,7 @@ def _compose_crop(
     ox, oy = offset_xy
     left, top, crop_w, crop_h = crop_ltwh
     if (ox, oy) == (0, 0) and (left, top, crop_w, crop_h) == (0, 0, width, height):
-        return F.resize(image, [size, size], antialias=True)  # the common whole-image case
+        return resize_uint8(image, size)  # the common whole-image case
     out = torch.tensor(fill, dtype=torch.uint8).view(3, 1, 1).expand(3, size, size).clone()
     x1, y1 = max(left, ox), max(top, oy)
     x2, y2 = min(left + crop_w, ox + width), min(top + crop_h, oy + height)
@@ -67,7 +68,7 @@ def _compose_crop(
     dy1, dy2 = round((y1 - top) * sy), round((y2 - top) * sy)
     if dx2 > dx1 and dy2 > dy1:
         visible = image[:, y1 - oy : y2 - oy, x1 - ox : x2 - ox]
-        out[:, dy1:dy2, dx1:dx2] = F.resize(visible, [dy2 - dy1, dx2 - dx1], antialias=True)
+        out[:, dy1:dy2, dx1:dx2] = resize_uint8(visible, (dy2 - dy1, dx2 - dx1))
     return out
 
 
@@ -130,7 +131,7 @@ class SSDEvalTransform:
     def __call__(self, sample: Sample) -> TrainSample:
         height, width = sample.orig_size
         scale = torch.tensor([self.size / width, self.size / height] * 2)
-        image = F.resize(sample.image, [self.size, self.size], antialias=True)
+        image = resize_uint8(sample.image, self.size)
         return TrainSample(image, sample.boxes_xyxy * scale, sample.labels)
 
 

@@ -25,7 +25,17 @@ def test_import_needs_no_optional_dependency():
 def test_pyproject_declares_the_three_packages_and_extras():
     tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert project["tool"]["setuptools"]["packages"] == ["ssd_rt", "trainer", "gui"]
+    include = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert include == ["ssd_rt*", "trainer*", "gui*"]
+    from setuptools import find_packages
+
+    found = set(find_packages(ROOT, include=include))
+    subpackages = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for top in ("ssd_rt", "trainer", "gui")
+        for p in (ROOT / top).rglob("__init__.py")
+    }
+    assert subpackages <= found  # every subpackage ships in a wheel, not only in editable mode
     extras = project["project"]["optional-dependencies"]
     assert {"gui", "onnx", "tensorrt", "coco", "dev"} <= set(extras)
     deps = " ".join(project["project"]["dependencies"])

@@ -140,7 +140,7 @@ class YoloDataset:
             if not isinstance(entry, str):
                 raise DataError(f"{self.root}/data.yaml: '{split}' must be one image folder")
             image_dir = base / entry
-        elif spec:
+        elif any(k in spec for k in ("train", "val", "test")):
             raise DataError(f"{self.root}/data.yaml has no '{split}' split")
         elif (self.root / "images" / split).is_dir():  # images/train, images/val, ...
             image_dir = self.root / "images" / split

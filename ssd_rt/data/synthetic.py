@@ -60,14 +60,13 @@ def draw_object(canvas: np.ndarray, obj: SceneObject, colour=None) -> None:
     x1, y1, x2, y2 = obj.box_xyxy
     colour = obj.colour_bgr if colour is None else colour
     scale = 1 << SUBPIXEL
-    if obj.label == 1:
-        # cv2.ellipse takes the centre and half axes; the ellipse touches the box's sides.
-        centre = (round((x1 + x2) / 2 * scale), round((y1 + y2) / 2 * scale))
-        axes = (round((x2 - x1) / 2 * scale), round((y2 - y1) / 2 * scale))
+    # A box from x1 to x2 (continuous, 0 at the left edge) covers pixel columns x1 .. x2 - 1;
+    # OpenCV draws in pixel indices, so shapes span x1 .. x2 - 1 (and y alike).
+    if obj.label == 1:  # cv2.ellipse takes the centre and half axes
+        centre = (round((x1 + x2 - 1) / 2 * scale), round((y1 + y2 - 1) / 2 * scale))
+        axes = (round((x2 - x1 - 1) / 2 * scale), round((y2 - y1 - 1) / 2 * scale))
         cv2.ellipse(canvas, centre, axes, 0, 0, 360, colour, -1, cv2.LINE_AA, SUBPIXEL)
         return
-    # Pixel centres sit at +0.5: a polygon from x1 to x2 in continuous coordinates covers
-    # pixel columns x1 .. x2 - 1.
     unit = UNIT_POLYGONS[obj.label]
     pts = unit * [x2 - x1 - 1, y2 - y1 - 1] + [x1, y1]
     cv2.fillPoly(canvas, [np.round(pts * scale).astype(np.int32)], colour, cv2.LINE_AA, SUBPIXEL)

@@ -22,13 +22,13 @@ from ssd_rt.errors import ConfigError
 
 
 def _size(text: str) -> tuple[int, int]:
-    """ "640x360" -> (height, width)."""
+    """WIDTHxHEIGHT text, e.g. 640x360 -> (height, width)."""
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, got {text!r}") from None
+        raise ConfigError(f"--size must be WIDTHxHEIGHT, e.g. 640x360; got {text!r}") from None
     if width < 32 or height < 32 or width > 8192 or height > 8192:
-        raise argparse.ArgumentTypeError(f"size must be 32..8192 per side, got {text!r}")
+        raise ConfigError(f"--size must be 32..8192 pixels per side, got {text!r}")
     return height, width
 
 
@@ -46,12 +46,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     voc.add_argument("--count", type=int, default=200)
     voc.add_argument("--seed", type=int, default=0)
     voc.add_argument("--split", default="train", choices=("train", "val", "test"))
-    voc.add_argument("--size", type=_size, default=(375, 500), help="WIDTHxHEIGHT (500x375)")
+    voc.add_argument("--size", default="500x375", help="WIDTHxHEIGHT (500x375)")
     video = sub.add_parser("write-video", help="write a video of moving generated objects")
     video.add_argument("out", type=Path)
     video.add_argument("--frames", type=int, default=300)
     video.add_argument("--seed", type=int, default=0)
-    video.add_argument("--size", type=_size, default=(360, 640), help="WIDTHxHEIGHT (640x360)")
+    video.add_argument("--size", default="640x360", help="WIDTHxHEIGHT (640x360)")
     video.add_argument("--fps", type=float, default=30.0)
     return parser.parse_args(argv)
 
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--count must be at least 1, got {args.count}")
         if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
             raise ConfigError(f"{args.out} exists and is not an empty folder; choose a new one")
-        height, width = args.size
+        height, width = _size(args.size)
         scenes = SyntheticScenes(args.count, args.seed, args.split, height=height, width=width)
         write_voc(scenes, args.out)
         print(f"wrote {args.count} scenes to {args.out} (use --data voc:{args.out})")
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"{args.out} already exists; choose a new file name")
     if not args.out.parent.is_dir():
         raise ConfigError(f"folder {args.out.parent} does not exist")
-    height, width = args.size
+    height, width = _size(args.size)
     write_video(args.out, args.frames, args.seed, height=height, width=width, fps=args.fps)
     print(f"wrote {args.frames} frames ({width}x{height}, {args.fps:g} fps) to {args.out}")
     return 0

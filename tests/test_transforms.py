@@ -117,3 +117,14 @@ def test_eval_transform_and_collate():
         expected = data[i].boxes_xyxy / torch.tensor([320.0, 240.0, 320.0, 240.0])
         torch.testing.assert_close(batch.boxes[i], expected)  # fractions, the priors' units
         assert torch.equal(batch.labels[i], data[i].labels)
+
+
+def test_dataloader_benchmark_runs(tmp_path):
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[1] / "benchmarks" / "dataloader.py"
+    run = subprocess.run([sys.executable, str(script), "--images", "8", "--epochs", "1"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("ours / this") == 3

@@ -34,6 +34,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/postprocess.py
+	$(PY) benchmarks/dataloader.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

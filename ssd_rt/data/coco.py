@@ -121,9 +121,7 @@ class CocoDataset:
             boxes[:, 2:] += boxes[:, :2]  # xywh -> xyxy
             keep = check_boxes(boxes, height, width, self.report)
             labels = np.array([label_of[a["category_id"]] for a in kept], dtype=np.int64)[keep]
-            self.report.images += 1
-            self.report.negatives += int(keep.sum() == 0)
-            self.report.boxes_per_class.update(labels.tolist())
+            self.report.count_image(labels)
             self.records.append(
                 Record(
                     self.image_dir / file_name,

@@ -65,6 +65,12 @@ class DataReport:
         if count:
             self.dropped[reason] += count
 
+    def count_image(self, labels: np.ndarray) -> None:
+        """One image with its kept labels (none: a negative sample)."""
+        self.images += 1
+        self.negatives += int(len(labels) == 0)
+        self.boxes_per_class.update(np.asarray(labels).tolist())
+
     def merge(self, other: DataReport) -> None:
         self.images += other.images
         self.negatives += other.negatives

@@ -214,9 +214,7 @@ class SyntheticScenes:
                 labels = [
                     o.label for o in layout_scene(rng, self.height, self.width, self.max_objects)
                 ]
-                report.images += 1
-                report.negatives += int(not labels)
-                report.boxes_per_class.update(labels)
+                report.count_image(np.array(labels, dtype=np.int64))
             self._report = report
         return self._report
 

@@ -130,9 +130,7 @@ class VOCDataset:
             keep = check_boxes(boxes, size[0], size[1], self.report)
             labels = np.array([label_of[o[0]] for o in known], dtype=np.int64)[keep]
             difficult = np.array([o[2] for o in known], dtype=bool)[keep]
-            self.report.images += 1
-            self.report.negatives += int(keep.sum() == 0)
-            self.report.boxes_per_class.update(labels.tolist())
+            self.report.count_image(labels)
             self.records.append(
                 Record(image_path, index, image_id, boxes[keep], labels, difficult, size)
             )

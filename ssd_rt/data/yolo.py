@@ -122,9 +122,7 @@ class YoloDataset:
             boxes *= np.array([width, height, width, height], dtype=np.float32)
             keep = check_boxes(boxes, height, width, self.report)
             labels = np.array([label_of[c] for c in cls], dtype=np.int64)[keep]
-            self.report.images += 1
-            self.report.negatives += int(keep.sum() == 0)
-            self.report.boxes_per_class.update(labels.tolist())
+            self.report.count_image(labels)
             self.records.append(
                 Record(image_path, index, image_path.stem, boxes[keep], labels,
                        np.zeros(len(labels), dtype=bool), (height, width))

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torchvision.ops import box_convert
 
 from ssd_rt.boxes import encode
@@ -69,19 +68,22 @@ def force_best_priors(iou: torch.Tensor, gt_valid: torch.Tensor) -> torch.Tensor
     forced_gt = torch.full((batch, num_priors), -1, dtype=torch.int64, device=iou.device)
     pending = gt_valid.clone()  # [B, G]
     free = torch.ones(batch, num_priors, dtype=torch.bool, device=iou.device)
+    gt_index = torch.arange(iou.shape[2], device=iou.device).expand_as(pending)
     while bool(pending.any()):  # rounds = conflict depth (usually 1), never one per box
         available = iou.masked_fill(~free[..., None] | ~pending[:, None, :], -1.0)
-        best_prior = available.argmax(dim=1)  # [B, G]
-        claims = F.one_hot(best_prior, num_priors).bool() & pending[..., None]  # [B, G, P]
-        claim_iou = torch.where(claims, available.transpose(1, 2), -2.0)
-        winner_iou, winner = claim_iou.max(dim=1)  # [B, P]: best claimant of each prior
-        won_prior = winner_iou > -2.0
+        claim_iou, best_prior = available.max(dim=1)  # [B, G]: each object's best free prior
+        claim_iou = claim_iou.masked_fill(~pending, -2.0)
+        # Per prior, the highest claim (scatter amax: deterministic on CPU and CUDA) ...
+        top = torch.full_like(free, -2.0, dtype=iou.dtype)
+        top.scatter_reduce_(1, best_prior, claim_iou, reduce="amax")
+        won_gt = pending & (claim_iou == torch.gather(top, 1, best_prior))  # [B, G]
+        # ... and, among equal claims, the highest object index takes the prior.
+        winner = torch.full_like(forced_gt, -1)
+        winner.scatter_reduce_(1, best_prior, gt_index.masked_fill(~won_gt, -1), reduce="amax")
+        won_prior = winner >= 0
         forced_gt = torch.where(won_prior, winner, forced_gt)
         free &= ~won_prior
-        # Objects that won a prior this round ([B, G]); amax keeps the scatter deterministic.
-        won_gt = torch.zeros(pending.shape, dtype=torch.int8, device=iou.device)
-        won_gt.scatter_reduce_(1, winner, won_prior.to(torch.int8), reduce="amax")
-        pending &= won_gt == 0
+        pending &= ~(won_gt & (torch.gather(winner, 1, best_prior) == gt_index))
     return forced_gt
 
 

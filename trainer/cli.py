@@ -1,0 +1,234 @@
+"""`ssd-rt-train`: train SSD300 from scratch (or from ImageNet VGG16 weights) on a data set.
+
+    ssd-rt-train --data SPEC --out runs/NAME [--preset voc-scratch|voc-pretrained|shapes-demo]
+                 [overrides...] [--resume | --overwrite] [--check-data] [--to-engines NAME]
+
+Every preset value can be overridden (--lr is the learning rate at the real batch, --steps the
+number of optimizer steps); the resolved settings are saved as run.json. An output folder that
+already holds a run is refused unless --resume (continue it from last.pt, same settings) or
+--overwrite (start over). At the end: best.pt, model.onnx and, where TensorRT and a GPU exist,
+model.engine in the run folder; --to-engines NAME also copies them into engines/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from ssd_rt.cli_errors import run_command
+from ssd_rt.errors import ConfigError
+
+RUN_FILES = ("run.json", "last.pt", "best.pt", "metrics.jsonl", "metrics.csv", "loss.png",
+             "curves.png", "model.onnx", "model_fp16.onnx", "model.engine",
+             "model.engine.json")  # fmt: skip
+# CLI option -> TrainSettings field, for overrides that map one to one.
+DIRECT = {"width": "width", "norm": "norm", "priors": "priors", "batch": "batch",
+          "accumulate": "accumulate", "optimizer": "optimizer", "momentum": "momentum",
+          "weight_decay": "weight_decay", "grad_clip": "grad_clip", "eval_every": "eval_every",
+          "save_every": "save_every", "log_every": "log_every", "eval_images": "eval_images",
+          "train_split": "train_split", "val_split": "val_split", "workers": "workers",
+          "seed": "seed", "amp": "amp", "backbone_weights": "backbone_weights"}  # fmt: skip
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ssd-rt-train", description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add("--data", help="voc:ROOT[,ROOT2] | coco:ANN.json,IMAGES | yolo:DIR | synthetic[:N[:SEED]]")
+    add("--out", type=Path, required=True, help="run folder, e.g. runs/voc-scratch")
+    add(
+        "--preset", default="voc-scratch", help="voc-scratch (default), voc-pretrained, shapes-demo"
+    )
+    add("--resume", action="store_true", help="continue the run in --out from last.pt")
+    add("--overwrite", action="store_true", help="start over in an --out that holds a run")
+    add("--check-data", action="store_true", help="print the data summary and exit")
+    add("--to-engines", metavar="NAME", help="also copy the exported model to engines/NAME.*")
+    add("--no-export", action="store_true", help="skip the ONNX/engine export at the end")
+    add("--deterministic", action="store_true", default=None, help="reproducible (slower)")
+    add("--lr", type=float, help="learning rate at the real batch (overrides the preset's)")
+    add("--steps", type=int, help="optimizer steps (overrides the preset's)")
+    add("--warmup", type=int, help="warm-up steps")
+    add("--width", type=float)
+    add("--norm", choices=("bn", "none"))
+    add("--priors", choices=("voc", "coco"))
+    add("--batch", type=int, help="images per forward pass")
+    add("--accumulate", type=int, help="forward passes per optimizer step")
+    add("--optimizer", choices=("sgd", "adamw"))
+    add("--momentum", type=float)
+    add("--weight-decay", type=float)
+    add("--grad-clip", type=float)
+    add("--eval-every", type=int)
+    add("--save-every", type=int)
+    add("--log-every", type=int)
+    add("--eval-images", type=int, help="validation images per evaluation (0: all)")
+    add("--train-split")
+    add("--val-split")
+    add("--workers", type=int, help="data loading processes")
+    add("--seed", type=int)
+    add("--amp", choices=("auto", "off", "bf16", "fp16"))
+    add("--backbone-weights", help="local torchvision VGG16 state_dict (norm none)")
+    return parser.parse_args(argv)
+
+
+def overrides(args: argparse.Namespace) -> dict:
+    """CLI values as TrainSettings fields (None: not given, the preset decides)."""
+    values = {field: getattr(args, opt) for opt, field in DIRECT.items()}
+    values["data"] = args.data
+    values["deterministic"] = args.deterministic
+    return values
+
+
+def resolve_settings(args: argparse.Namespace, world: int):
+    from trainer.presets import TrainSettings, resolve
+
+    given = overrides(args)
+    settings = resolve(args.preset, given)
+    eff = settings.effective_batch(world)
+    changes = {}
+    if args.lr is not None:
+        changes.update(base_lr=args.lr, base_batch=eff)
+    if args.steps is not None:
+        changes["steps_at_32"] = args.steps * eff / 32
+    if args.warmup is not None:
+        changes["warmup_at_32"] = args.warmup * eff / 32
+    if changes:
+        settings = TrainSettings(**{**settings.to_dict(), **changes})
+    return settings
+
+
+def check_out(out: Path, resume: bool, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise ConfigError(f"cannot write the run to {out}: {existing} is not a writable folder")
+    holds_run = (out / "run.json").exists()
+    if resume:
+        if not (out / "last.pt").exists():
+            raise ConfigError(f"nothing to resume in {out}: no last.pt")
+        return
+    if holds_run and not overwrite:
+        raise ConfigError(
+            f"{out} already holds a run; pass --resume to continue it or --overwrite to start over"
+        )
+    if out.exists() and any(out.iterdir()) and not holds_run:
+        raise ConfigError(f"{out} is not empty and holds no ssd-rt run; choose a new folder")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from trainer.presets import TrainSettings
+    from trainer.train import Trainer, distributed
+
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other")
+    if args.check_data:
+        from ssd_rt.data.cli import check_data
+        from ssd_rt.data.spec import EVAL_SPLITS, TRAIN_SPLITS, parse_data_spec
+        from trainer.presets import resolve
+
+        settings = resolve(args.preset, overrides(args))
+        kind = parse_data_spec(settings.data).kind
+        train = check_data(settings.data, settings.train_split or TRAIN_SPLITS[kind], None)
+        print(train)
+        names = train.splitlines()
+        val = check_data(settings.data, settings.val_split or EVAL_SPLITS[kind], None)
+        print("\n" + val if val.splitlines()[0] != names[0] else "")
+        return 0
+
+    check_out(args.out, args.resume, args.overwrite)
+    rank, world = distributed()
+    if args.resume:
+        saved = TrainSettings.from_dict(json.loads((args.out / "run.json").read_text()))
+        given = [f"--{k.replace('_', '-')}" for k, v in overrides(args).items()
+                 if v is not None and k != "data"]  # fmt: skip
+        given += [f"--{k}" for k in ("lr", "steps", "warmup") if getattr(args, k) is not None]
+        if given or (args.data is not None and args.data != saved.data):
+            raise ConfigError(
+                f"a resumed run keeps its settings (run.json); drop {', '.join(given) or '--data'}"
+            )
+        settings = saved
+    else:
+        settings = resolve_settings(args, world)
+    trainer = Trainer(settings, args.out)
+    if rank == 0:
+        if args.overwrite:
+            for name in RUN_FILES:
+                (args.out / name).unlink(missing_ok=True)
+        args.out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(settings.to_dict(), indent=2)
+        from ssd_rt.checkpoint import atomic_write_bytes
+
+        atomic_write_bytes(args.out / "run.json", lambda f: f.write(text.encode()))
+        trainer.log(
+            f"{settings.preset}: {len(trainer.train_set)} training images, "
+            f"{len(trainer.class_names)} classes, {trainer.total_steps} steps at batch "
+            f"{settings.effective_batch(world)} (lr {settings.lr(world):.3g}) on {trainer.device}"
+            + (f" x {world} processes" if world > 1 else "")
+        )
+    if args.resume:
+        trainer.resume()
+    trainer.run()
+    if rank == 0:
+        best = args.out / ("best.pt" if (args.out / "best.pt").exists() else "last.pt")
+        print(f"best VOC07 mAP@0.5 {trainer.progress.best_map:.4f}; checkpoint {best}")
+        if not args.no_export:
+            export(best, args.out, args.to_engines)
+    return 0
+
+
+def export(checkpoint: Path, out: Path, to_engines: str | None) -> None:
+    """model.onnx (and model.engine where TensorRT and a GPU exist) from the best checkpoint."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        print("no ONNX export: the onnx extra is not installed (pip install 'ssd-rt[onnx]')")
+        return
+    import ssd_rt
+    from ssd_rt.backends.base import resolve_device, tensorrt_unavailable_reason
+    from ssd_rt.checkpoint import load_model
+    from ssd_rt.export.onnx import export_onnx
+    from ssd_rt.model_info import ModelInfo
+
+    model, ckpt = load_model(checkpoint)
+    info = ModelInfo(ckpt.config, ckpt.class_names, "fp32")
+    export_onnx(model, info, out / "model.onnx", version=ssd_rt.__version__)
+    written = [out / "model.onnx"]
+    reason = tensorrt_unavailable_reason(resolve_device("auto"))
+    if reason is None:  # the FP16 engine builds from the FP16 graph (TensorRT 10 and 11)
+        from ssd_rt.export.tensorrt import build_engine, sidecar_path
+
+        fp16_onnx = out / "model_fp16.onnx"
+        export_onnx(model, ModelInfo(ckpt.config, ckpt.class_names, "fp16"), fp16_onnx,
+                    version=ssd_rt.__version__)  # fmt: skip
+        engine = out / "model.engine"
+        build_engine(fp16_onnx, engine, device=resolve_device("cuda"), fp16=True)
+        written += [fp16_onnx, engine, sidecar_path(engine)]
+    else:
+        print(f"no TensorRT engine: {reason}")
+    print("wrote " + ", ".join(str(p) for p in written))
+    if to_engines:
+        engines = Path("engines")
+        targets = [engines / f"{to_engines}{p.name[len('model') :]}" for p in written]
+        clash = [t for t in targets if t.exists()]
+        if clash:
+            raise ConfigError(f"{clash[0]} already exists; choose another --to-engines name")
+        engines.mkdir(exist_ok=True)
+        for source, target in zip(written, targets):
+            shutil.copy2(source, target)
+        print("copied to " + ", ".join(str(t) for t in targets))
+
+
+def entry() -> None:
+    logging.basicConfig(level=logging.WARNING, format="ssd-rt-train: %(message)s")
+    sys.exit(run_command("ssd-rt-train", main))
+
+
+if __name__ == "__main__":
+    entry()

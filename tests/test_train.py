@@ -1,0 +1,251 @@
+"""`ssd-rt-train`: a real short run, refusals that keep what exists, NaN stop, resume after a real
+SIGKILL reproducing the uninterrupted losses, and two-process DDP with gloo."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ssd_rt.checkpoint import load_checkpoint
+from ssd_rt.cli_errors import run_command
+from trainer.cli import main
+from trainer.presets import PRESETS, TrainSettings, resolve
+from trainer.train import lr_factor
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "--preset",
+    "shapes-demo",
+    "--data",
+    "synthetic:12",
+    "--batch",
+    "2",
+    "--warmup",
+    "0",
+    "--workers",
+    "0",
+    "--eval-images",
+    "4",
+    "--log-every",
+    "1",
+    "--no-export",
+]
+
+
+def train(*args) -> int:
+    return run_command("ssd-rt-train", main, [str(a) for a in args])
+
+
+def losses(run: Path) -> dict[int, float]:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in rows if "loss" in r}
+
+
+def test_short_run_writes_a_complete_run_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = [*TINY[:-1], "--steps", "4", "--eval-every", "2", "--out", out]
+    assert train(*args) == 0
+    for name in (
+        "run.json",
+        "last.pt",
+        "best.pt",
+        "metrics.jsonl",
+        "metrics.csv",
+        "loss.png",
+        "curves.png",
+        "model.onnx",
+    ):
+        assert (out / name).is_file(), name
+    settings = TrainSettings.from_dict(json.loads((out / "run.json").read_text()))
+    assert settings.preset == "shapes-demo" and settings.batch == 2 and settings.width == 0.125
+    assert settings.steps() == 4 and settings.warmup() == 0
+    assert sorted(losses(out)) == [1, 2, 3, 4]
+    last = load_checkpoint(out / "last.pt")
+    assert last.class_names == ("ellipse", "rectangle", "triangle", "star")
+    assert last.extra["step"] == 4 and "optimizer" in last.extra and "rng" in last.extra
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "mAP_voc07" in r] == [2, 4]
+    assert "best VOC07 mAP@0.5" in capsys.readouterr().out
+
+
+def test_presets_scale_lr_and_steps_with_the_batch():
+    s = resolve("voc-scratch", {"data": "voc:x", "batch": 32})
+    assert s.lr() == pytest.approx(0.05 * 32 / 128) and s.steps() == 120_000
+    s = resolve("voc-scratch", {"data": "voc:x", "batch": 16, "accumulate": 4})
+    assert s.lr() == pytest.approx(0.05 * 64 / 128) and s.steps() == 60_000
+    assert s.lr(world_size=2) == pytest.approx(0.05) and s.steps(world_size=2) == 30_000
+    assert set(PRESETS) == {"voc-scratch", "voc-pretrained", "shapes-demo"}
+    # warm-up from 1/W, then x0.1 at 2/3 and 5/6 of the run.
+    assert lr_factor(0, 120, 10, (2 / 3, 5 / 6)) == pytest.approx(0.1)
+    assert lr_factor(50, 120, 10, (2 / 3, 5 / 6)) == 1.0
+    assert lr_factor(80, 120, 10, (2 / 3, 5 / 6)) == pytest.approx(0.1)
+    assert lr_factor(100, 120, 10, (2 / 3, 5 / 6)) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--preset", "fast"], "unknown preset 'fast'"),
+        (["--preset", "voc-scratch"], "preset voc-scratch needs --data"),
+        (["--preset", "shapes-demo", "--data", "imagenet:x"], "unknown data spec"),
+        (["--preset", "shapes-demo", "--batch", "0"], "batch must be a positive integer"),
+        (["--preset", "voc-pretrained", "--data", "synthetic"], "give --backbone-weights"),
+        (["--preset", "shapes-demo", "--resume", "--overwrite"], "exclude each other"),
+        (["--preset", "shapes-demo", "--resume"], "nothing to resume"),
+        (["--preset", "shapes-demo", "--data", "voc:/no/such"], "VOC root not found"),
+    ],
+)
+def test_bad_input_one_line(tmp_path, capsys, args, message):
+    assert train(*args, "--out", tmp_path / "run") == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_empty_data_set_and_unwritable_out(tmp_path, capsys):
+    voc = tmp_path / "voc"
+    (voc / "ImageSets" / "Main").mkdir(parents=True)
+    (voc / "ImageSets" / "Main" / "trainval.txt").write_text("")
+    assert train(*TINY, "--data", f"voc:{voc}", "--out", tmp_path / "run") == 1
+    assert "the training split has no images" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert train(*TINY, "--out", blocker / "run") == 1
+    assert "is not a writable folder" in capsys.readouterr().err
+
+
+def test_existing_run_is_kept_unless_resume_or_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(*TINY, "--steps", "1", "--out", out) == 0
+    before = (out / "last.pt").read_bytes()
+    assert train(*TINY, "--steps", "1", "--out", out) == 1
+    assert "already holds a run; pass --resume" in capsys.readouterr().err
+    assert (out / "last.pt").read_bytes() == before
+    assert train("--resume", "--lr", "0.1", "--out", out) == 1
+    assert "a resumed run keeps its settings (run.json); drop --lr" in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert train(*TINY, "--steps", "1", "--out", other) == 1
+    assert "not empty and holds no ssd-rt run" in capsys.readouterr().err
+    assert train(*TINY, "--steps", "2", "--out", out, "--overwrite") == 0
+    assert load_checkpoint(out / "last.pt").extra["step"] == 2
+
+
+def test_resume_refuses_other_classes(tmp_path, capsys):
+    from ssd_rt.data.synthetic import SyntheticScenes, write_voc
+
+    voc = tmp_path / "voc"
+    write_voc(SyntheticScenes(8, 0, "train", height=120, width=160), voc)
+    (voc / "ImageSets/Main/trainval.txt").write_text((voc / "ImageSets/Main/train.txt").read_text())
+    (voc / "ImageSets/Main/test.txt").write_text((voc / "ImageSets/Main/train.txt").read_text())
+    out = tmp_path / "run"
+    assert train(*TINY, "--steps", "1", "--data", f"voc:{voc}", "--out", out) == 0
+    for xml in (voc / "Annotations").glob("*.xml"):
+        xml.write_text(xml.read_text().replace("<name>star</name>", "<name>comet</name>"))
+    assert train("--resume", "--out", out) == 1
+    assert "do not match the run's checkpoint" in capsys.readouterr().err
+
+
+def test_nan_losses_stop_the_run_with_a_message(tmp_path, capsys):
+    args = [*TINY, "--optimizer", "sgd", "--lr", "1e12", "--grad-clip", "0", "--steps", "30"]
+    assert train(*args, "--out", tmp_path / "run") == 1
+    err = capsys.readouterr().err
+    assert "NaN or inf for 5 steps in a row" in err and "lower the learning rate" in err
+
+
+def _command(out: Path, steps: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "trainer.cli",
+        *TINY,
+        "--steps",
+        str(steps),
+        "--save-every",
+        "1",
+        "--eval-every",
+        "100",
+        "--deterministic",
+        "--out",
+        str(out),
+    ]
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    steps = 8
+    reference = tmp_path / "reference"
+    subprocess.run(_command(reference, steps), check=True, env=env, capture_output=True, cwd=ROOT)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        _command(killed, steps),
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if (killed / "metrics.jsonl").exists() and len(losses(killed)) >= 4:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(losses(killed)) < steps  # really killed mid-run
+    load_checkpoint(killed / "last.pt")  # not corrupted
+    subprocess.run(
+        [sys.executable, "-m", "trainer.cli", "--resume", "--no-export", "--out", str(killed)],
+        check=True,
+        env=env,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    assert losses(killed) == losses(reference)  # bit for bit, every step
+    a, b = load_checkpoint(killed / "last.pt"), load_checkpoint(reference / "last.pt")
+    for key, value in a.state_dict.items():
+        assert torch.equal(value, b.state_dict[key]), key
+
+
+@pytest.mark.slow
+def test_two_process_ddp_with_gloo(tmp_path):
+    out = tmp_path / "ddp"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "trainer.cli",
+            *TINY,
+            "--steps",
+            "2",
+            "--eval-every",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    settings = json.loads((out / "run.json").read_text())
+    assert settings["batch"] == 2
+    assert "x 2 processes" in run.stderr and "steps at batch 4" in run.stderr
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2]  # rank 0 logs, once per step
+    assert any("mAP_voc07" in r for r in rows)
+    assert load_checkpoint(out / "last.pt").extra["step"] == 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from ssd_rt.config import Normalization
+from ssd_rt.config import VARIANCES, Normalization
 from ssd_rt.data.transforms import Batch
 from ssd_rt.preprocess import normalize_uint8
 from trainer.loss import LossParts, multibox_loss
@@ -20,6 +20,7 @@ def forward_loss(
     priors_cxcywh: torch.Tensor,
     normalization: Normalization,
     *,
+    variances: tuple[float, float] = VARIANCES,
     amp_dtype: torch.dtype | None = None,
 ) -> LossParts:
     """Loss of one batch (no backward). `amp_dtype`: bf16 / fp16 autocast on the model only."""
@@ -31,5 +32,5 @@ def forward_loss(
     with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=enabled):
         loc, logits = model(images)
     gt, labels, valid = pad_ground_truth(batch.boxes, batch.labels, device)
-    targets = match(priors_cxcywh, gt, labels, valid, variances=model.config.variances)
+    targets = match(priors_cxcywh, gt, labels, valid, variances=variances)
     return multibox_loss(loc, logits, targets)

@@ -328,8 +328,10 @@ class Trainer:
             finite = True
             for _ in range(s.accumulate):
                 batch = next(stream)
-                parts = forward_loss(self.net, batch, self.priors, self.config.normalization,
-                                     amp_dtype=self.amp)  # fmt: skip
+                parts = forward_loss(
+                    self.net, batch, self.priors, self.config.normalization,
+                    variances=self.config.variances, amp_dtype=self.amp,
+                )  # fmt: skip
                 if not torch.isfinite(parts.total):
                     finite = False
                     break

@@ -108,6 +108,14 @@ def test_bad_input_one_line(tmp_path, capsys, args, message):
     assert not (tmp_path / "run").exists()
 
 
+def test_check_data_prints_both_splits_and_trains_nothing(tmp_path, capsys):
+    assert train("--preset", "shapes-demo", "--data", "synthetic:6", "--check-data") == 0
+    out = capsys.readouterr().out
+    assert out.count("images: 6") == 2 and "split train" in out and "split test" in out
+    assert train("--preset", "shapes-demo") == 1
+    assert "give the run folder: --out" in capsys.readouterr().err
+
+
 def test_empty_data_set_and_unwritable_out(tmp_path, capsys):
     voc = tmp_path / "voc"
     (voc / "ImageSets" / "Main").mkdir(parents=True)

@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ssd-rt-train", description=__doc__.splitlines()[0])
     add = parser.add_argument
     add("--data", help="voc:ROOT[,ROOT2] | coco:ANN.json,IMAGES | yolo:DIR | synthetic[:N[:SEED]]")
-    add("--out", type=Path, required=True, help="run folder, e.g. runs/voc-scratch")
+    add("--out", type=Path, help="run folder, e.g. runs/voc-scratch (required to train)")
     add(
         "--preset", default="voc-scratch", help="voc-scratch (default), voc-pretrained, shapes-demo"
     )
@@ -135,13 +135,14 @@ def main(argv: list[str] | None = None) -> int:
 
         settings = resolve(args.preset, overrides(args))
         kind = parse_data_spec(settings.data).kind
-        train = check_data(settings.data, settings.train_split or TRAIN_SPLITS[kind], None)
-        print(train)
-        names = train.splitlines()
-        val = check_data(settings.data, settings.val_split or EVAL_SPLITS[kind], None)
-        print("\n" + val if val.splitlines()[0] != names[0] else "")
+        print(check_data(settings.data, settings.train_split or TRAIN_SPLITS[kind], None))
+        if kind != "coco":  # one COCO JSON is one split
+            print()
+            print(check_data(settings.data, settings.val_split or EVAL_SPLITS[kind], None))
         return 0
 
+    if args.out is None:
+        raise ConfigError("give the run folder: --out runs/NAME")
     check_out(args.out, args.resume, args.overwrite)
     rank, world = distributed()
     if args.resume:

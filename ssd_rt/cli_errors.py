@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
-from ssd_rt.errors import SSDRTError
+from ssd_rt.errors import ConfigError, SSDRTError
 
 EXIT_USER_ERROR = 1  # bad path, file, number or a missing optional component
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
@@ -26,3 +28,12 @@ def run_command(
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def require_writable_folder(folder: Path, what: str) -> None:
+    """Check, before any work, that `folder` (or its nearest existing parent) can be written."""
+    existing = Path(folder)
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise ConfigError(f"cannot write {what} to {folder}: {existing} is not a writable folder")

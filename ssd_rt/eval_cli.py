@@ -13,11 +13,10 @@ import argparse
 import json
 import logging
 import math
-import os
 import sys
 from pathlib import Path
 
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli_errors import require_writable_folder, run_command
 from ssd_rt.errors import ConfigError
 
 log = logging.getLogger("ssd_rt")
@@ -63,14 +62,6 @@ def _out_dir(args: argparse.Namespace) -> Path:
     return candidate
 
 
-def _check_writable(folder: Path) -> None:
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise ConfigError(f"cannot write the report to {folder}: {existing} is not writable")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from ssd_rt.config import PostprocessConfig
@@ -94,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--metrics voc07,voc"
             ) from None
     out = _out_dir(args)
-    _check_writable(out)
+    require_writable_folder(out, "the report")
 
     from ssd_rt.backends.base import load_backend
     from ssd_rt.data.spec import open_dataset

@@ -122,7 +122,7 @@ def test_eval_keeps_an_existing_report(shapes_checkpoint, tmp_path, capsys):
         evaluate("--model", shapes_checkpoint, "--data", "synthetic:2", "--out", a_file / "sub")
         == 1
     )
-    assert "is not writable" in capsys.readouterr().err
+    assert "is not a writable folder" in capsys.readouterr().err
 
 
 def test_eval_command_prints_no_traceback(tmp_path):

@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import sys
 from pathlib import Path
 
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli_errors import require_writable_folder, run_command
 from ssd_rt.errors import ConfigError
 
 RUN_FILES = ("run.json", "last.pt", "best.pt", "metrics.jsonl", "metrics.csv", "loss.png",
@@ -103,11 +102,7 @@ def resolve_settings(args: argparse.Namespace, world: int):
 def check_out(out: Path, resume: bool, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a folder")
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise ConfigError(f"cannot write the run to {out}: {existing} is not a writable folder")
+    require_writable_folder(out, "the run")
     holds_run = (out / "run.json").exists()
     if resume:
         if not (out / "last.pt").exists():

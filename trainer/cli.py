@@ -103,9 +103,12 @@ def check_out(out: Path, resume: bool, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a folder")
     require_writable_folder(out, "the run")
-    holds_run = (out / "run.json").exists()
+    from trainer.train import RunFolder
+
+    folder = RunFolder(out)
+    holds_run = folder.settings.exists()
     if resume:
-        if not (out / "last.pt").exists():
+        if not folder.last.exists():
             raise ConfigError(f"nothing to resume in {out}: no last.pt")
         return
     if holds_run and not overwrite:
@@ -119,7 +122,7 @@ def check_out(out: Path, resume: bool, overwrite: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from trainer.presets import TrainSettings
-    from trainer.train import Trainer, distributed
+    from trainer.train import RunFolder, Trainer, distributed
 
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
@@ -139,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         raise ConfigError("give the run folder: --out runs/NAME")
     check_out(args.out, args.resume, args.overwrite)
+    folder = RunFolder(args.out)
     rank, world = distributed()
     if args.resume:
-        saved = TrainSettings.from_dict(json.loads((args.out / "run.json").read_text()))
+        saved = TrainSettings.from_dict(json.loads(folder.settings.read_text()))
         given = [f"--{k.replace('_', '-')}" for k, v in overrides(args).items()
                  if v is not None and k != "data"]  # fmt: skip
         given += [f"--{k}" for k in ("lr", "steps", "warmup") if getattr(args, k) is not None]
@@ -161,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         text = json.dumps(settings.to_dict(), indent=2)
         from ssd_rt.checkpoint import atomic_write_bytes
 
-        atomic_write_bytes(args.out / "run.json", lambda f: f.write(text.encode()))
+        atomic_write_bytes(folder.settings, lambda f: f.write(text.encode()))
         trainer.log(
             f"{settings.preset}: {len(trainer.train_set)} training images, "
             f"{len(trainer.class_names)} classes, {trainer.total_steps} steps at batch "
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         trainer.resume()
     trainer.run()
     if rank == 0:
-        best = args.out / ("best.pt" if (args.out / "best.pt").exists() else "last.pt")
+        best = trainer.folder.best if trainer.folder.best.exists() else trainer.folder.last
         print(f"best VOC07 mAP@0.5 {trainer.progress.best_map:.4f}; checkpoint {best}")
         if not args.no_export:
             export(best, args.out, args.to_engines)

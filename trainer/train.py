@@ -37,7 +37,7 @@ CSV_FIELDS = ("step", "epoch", "loss", "loc", "conf", "lr", "images_per_s", "sec
 
 
 class TrainingError(SSDRTError):
-    """A run that cannot go on: repeated NaN losses, an output folder that holds another run."""
+    """A run that cannot go on: the loss stayed NaN or inf for max_bad_steps steps in a row."""
 
 
 @dataclass
@@ -53,7 +53,6 @@ class RunFolder:
     jsonl = property(lambda self: self.root / "metrics.jsonl")
     csv = property(lambda self: self.root / "metrics.csv")
     curves = property(lambda self: self.root / "curves.png")
-    onnx = property(lambda self: self.root / "model.onnx")
 
 
 @dataclass
@@ -255,16 +254,17 @@ class Trainer:
 
     # -- evaluation --
 
+    def eval_count(self) -> int:
+        """Validation images per evaluation: eval_images, or all of them when it is 0."""
+        return min(self.s.eval_images or len(self.val_set), len(self.val_set))
+
     def evaluate(self) -> float:
         """VOC07 mAP@0.5 on the validation split (this rank's share, gathered on rank 0)."""
         from ssd_rt.evaluate import predict, score
 
-        count = (
-            len(self.val_set)
-            if not self.s.eval_images
-            else min(self.s.eval_images, len(self.val_set))
+        shard = torch.utils.data.Subset(
+            self.val_set, range(self.rank, self.eval_count(), self.world)
         )
-        shard = torch.utils.data.Subset(self.val_set, range(self.rank, count, self.world))
         self.model.eval()
         try:
             predictions = predict(
@@ -321,7 +321,7 @@ class Trainer:
         s, p = self.s, self.progress
         self.model.train()
         stream = self.batches()
-        started, images_done = time.perf_counter(), 0
+        started = time.perf_counter()
         window_start, window_images = started, 0
         while p.step < self.total_steps:
             parts_sum = None
@@ -362,7 +362,6 @@ class Trainer:
             lr = self.optimizer.param_groups[0]["lr"]
             self.scheduler.step()
             p.step += 1
-            images_done += window_images
 
             if p.step % s.log_every == 0 or p.step == self.total_steps:
                 now = time.perf_counter()
@@ -383,7 +382,7 @@ class Trainer:
                 self.record({"step": p.step, "epoch": p.epoch, "mAP_voc07": mean_ap})
                 if self.rank == 0:
                     self.log(f"step {p.step}: VOC07 mAP@0.5 {mean_ap:.4f} on "
-                             f"{min(s.eval_images or len(self.val_set), len(self.val_set))} "
+                             f"{self.eval_count()} "
                              "validation images")  # fmt: skip
                 if not math.isnan(mean_ap) and mean_ap > p.best_map:
                     p.best_map = mean_ap

@@ -25,13 +25,11 @@ from ssd_rt.errors import ConfigError
 RUN_FILES = ("run.json", "last.pt", "best.pt", "metrics.jsonl", "metrics.csv", "loss.png",
              "curves.png", "model.onnx", "model_fp16.onnx", "model.engine",
              "model.engine.json")  # fmt: skip
-# CLI option -> TrainSettings field, for overrides that map one to one.
-DIRECT = {"width": "width", "norm": "norm", "priors": "priors", "batch": "batch",
-          "accumulate": "accumulate", "optimizer": "optimizer", "momentum": "momentum",
-          "weight_decay": "weight_decay", "grad_clip": "grad_clip", "eval_every": "eval_every",
-          "save_every": "save_every", "log_every": "log_every", "eval_images": "eval_images",
-          "train_split": "train_split", "val_split": "val_split", "workers": "workers",
-          "seed": "seed", "amp": "amp", "backbone_weights": "backbone_weights"}  # fmt: skip
+# Options whose value goes to the TrainSettings field of the same name.
+SETTING_OPTIONS = ("width", "norm", "priors", "batch", "accumulate", "optimizer", "momentum",
+                   "weight_decay", "grad_clip", "eval_every", "save_every", "log_every",
+                   "eval_images", "train_split", "val_split", "workers", "seed", "amp",
+                   "backbone_weights", "deterministic")  # fmt: skip
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -75,9 +73,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def overrides(args: argparse.Namespace) -> dict:
     """CLI values as TrainSettings fields (None: not given, the preset decides)."""
-    values = {field: getattr(args, opt) for opt, field in DIRECT.items()}
+    values = {name: getattr(args, name) for name in SETTING_OPTIONS}
     values["data"] = args.data
-    values["deterministic"] = args.deterministic
     return values
 
 

@@ -135,8 +135,12 @@ def _set_rng_state(state: dict) -> None:
 
 
 class Trainer:
-    def __init__(self, settings: TrainSettings, out: Path, *, log=None) -> None:
+    def __init__(self, settings: TrainSettings, out: Path, *, log=None,
+                 loss_fn=forward_loss) -> None:  # fmt: skip
+        """`loss_fn(net, batch, priors, normalization, variances=, amp_dtype=) -> LossParts`:
+        `trainer.step.forward_loss` (ours); benchmarks/learning.py passes torchvision's."""
         self.s = settings
+        self.loss_fn = loss_fn
         self.folder = RunFolder(out)
         self.rank, self.world = distributed()
         self.device = pick_device(self.rank)
@@ -328,7 +332,7 @@ class Trainer:
             finite = True
             for _ in range(s.accumulate):
                 batch = next(stream)
-                parts = forward_loss(
+                parts = self.loss_fn(
                     self.net, batch, self.priors, self.config.normalization,
                     variances=self.config.variances, amp_dtype=self.amp,
                 )  # fmt: skip

@@ -1,0 +1,105 @@
+"""The video widget: the newest frame, scaled to fit, with boxes, labels and stats painted over.
+
+Workers never touch it: a QTimer on the main thread takes the newest result from a
+`LatestResult` slot (DESIGN.md, 11) and repaints. The frame's pixels are copied into the QImage
+(`QImage.copy()`), so the numpy buffer may be reused or freed by the worker at once: no torn or
+blank frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import QRectF, Qt
+from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PyQt6.QtWidgets import QWidget
+
+from ssd_rt.video.draw import class_colour_bgr
+from ssd_rt.video.sinks import Result
+
+
+def to_qimage(image_bgr: np.ndarray) -> QImage:
+    """BGR uint8 [H, W, 3] -> a QImage that owns its pixels."""
+    image_bgr = np.ascontiguousarray(image_bgr)
+    height, width = image_bgr.shape[:2]
+    view = QImage(image_bgr.data, width, height, image_bgr.strides[0],
+                  QImage.Format.Format_BGR888)  # fmt: skip
+    return view.copy()  # detach from the numpy buffer
+
+
+def class_qcolor(label: int) -> QColor:
+    b, g, r = class_colour_bgr(label)
+    return QColor(r, g, b)
+
+
+class VideoView(QWidget):
+    def __init__(self, class_names: tuple[str, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.class_names = class_names
+        self.image: QImage | None = None
+        self.result: Result | None = None
+        self.stats_lines: tuple[str, ...] = ()
+        self.show_labels = True
+        self.show_scores = True
+        self.setMinimumSize(320, 180)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def show_result(self, result: Result, stats_lines: tuple[str, ...] = ()) -> None:
+        self.image = to_qimage(result.frame.image_bgr)
+        self.result = result
+        self.stats_lines = stats_lines
+        self.update()
+
+    def frame_rect(self) -> QRectF:
+        """Where the frame is drawn: scaled to fit, aspect kept, centred."""
+        if self.image is None:
+            return QRectF()
+        scale = min(self.width() / self.image.width(), self.height() / self.image.height())
+        w, h = self.image.width() * scale, self.image.height() * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(0, 0, 0))
+        if self.image is not None:
+            target = self.frame_rect()
+            painter.drawImage(target, self.image)
+            self._paint_boxes(painter, target)
+        self._paint_stats(painter)
+        painter.end()
+
+    def _paint_boxes(self, painter: QPainter, target: QRectF) -> None:
+        d = self.result.detections
+        sx = target.width() / self.image.width()
+        sy = target.height() / self.image.height()
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, target.height() / 50))
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        for box, score, label in zip(d.boxes_xyxy.tolist(), d.scores.tolist(), d.labels.tolist()):
+            colour = class_qcolor(label)
+            x1, y1 = target.x() + box[0] * sx, target.y() + box[1] * sy
+            rect = QRectF(x1, y1, (box[2] - box[0]) * sx, (box[3] - box[1]) * sy)
+            painter.setPen(QPen(colour, 2))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(rect)
+            parts = [self.class_names[label - 1]] if self.show_labels else []
+            parts += [f"{score:.2f}"] if self.show_scores else []
+            if parts:
+                text = " ".join(parts)
+                w, h = metrics.horizontalAdvance(text) + 6, metrics.height()
+                band = QRectF(x1, max(y1 - h, target.y()), w, h)
+                painter.fillRect(band, colour)
+                painter.setPen(QColor(0, 0, 0))
+                painter.drawText(band, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_stats(self, painter: QPainter) -> None:
+        if not self.stats_lines:
+            return
+        metrics = painter.fontMetrics()
+        y = 6
+        for line in self.stats_lines:
+            w, h = metrics.horizontalAdvance(line) + 10, metrics.height() + 4
+            painter.fillRect(QRectF(6, y, w, h), QColor(0, 0, 0, 170))
+            painter.setPen(QColor(255, 255, 255))
+            painter.drawText(QRectF(11, y, w, h), Qt.AlignmentFlag.AlignVCenter, line)
+            y += h + 2

@@ -1,0 +1,67 @@
+"""The `ssd-rt` window: the video view of a running pipeline, closed by the user or at the end.
+
+    viewer = Viewer(class_names)      # a sink (viewer.results) to hand to the Pipeline
+    viewer.run(pipeline)              # Qt event loop until the window closes or the run ends
+
+The main thread only paints: a QTimer takes the newest result (stale ones are skipped, so the
+window never lags behind the video) and counts it as displayed for the latency figures.
+Ctrl-C closes the window like the close button (a Python exception inside a Qt slot would abort
+the process), and closing the window stops the pipeline.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QApplication, QMainWindow
+
+from gui.video_view import VideoView
+from ssd_rt.video.sinks import LatestResult
+
+POLL_MS = 5  # how often the window looks for a new result (well under a 60 Hz frame)
+
+
+def stats_lines(snapshot) -> tuple[str, ...]:
+    stages = " ".join(f"{k} {v:.1f}" for k, v in snapshot.stage_ms.items() if k != "capture wait")
+    return (
+        f"display {snapshot.display_fps:.1f} FPS | inference {snapshot.inference_fps:.1f} FPS | "
+        f"dropped {snapshot.dropped}",
+        f"ms: {stages} | latency {snapshot.latency_ms:.0f}",
+    )
+
+
+class Viewer:
+    def __init__(self, class_names: tuple[str, ...], title: str = "ssd-rt") -> None:
+        self.app = QApplication.instance() or QApplication([])
+        self.results = LatestResult()
+        self.window = QMainWindow()
+        self.window.setWindowTitle(title)
+        self.view = VideoView(class_names)
+        self.window.setCentralWidget(self.view)
+        self.window.resize(960, 540)
+        self.timer = QTimer()
+        self.timer.setInterval(POLL_MS)
+        self.shown = 0
+
+    def run(self, pipeline, *, close_at_end: bool = True) -> None:
+        def tick() -> None:
+            result = self.results.take()
+            if result is not None:
+                self.view.show_result(result, stats_lines(pipeline.stats.snapshot()))
+                pipeline.stats.add_displayed(result.frame.captured_at)
+                self.shown += 1
+            elif pipeline.done and close_at_end:
+                self.window.close()
+
+        self.timer.timeout.connect(tick)
+        self.app.lastWindowClosed.connect(self.app.quit)
+        previous = signal.signal(signal.SIGINT, lambda *_: self.window.close())
+        try:
+            self.window.show()
+            self.timer.start()
+            self.app.exec()
+        finally:
+            self.timer.stop()
+            signal.signal(signal.SIGINT, previous)
+            pipeline.stop()

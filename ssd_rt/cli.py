@@ -1,0 +1,228 @@
+"""`ssd-rt`: live detection on a camera, a video file, a stream, an image folder or the demo.
+
+    ssd-rt --source 0|video.mp4|rtsp://host/path|http://...|folder/|'*.jpg'|demo
+           [--model PATH] [--backend auto|tensorrt|onnxruntime|torch] [--conf 0.4] [--iou 0.45]
+           [--classes NAMES] [--record OUT.mp4] [--json-out OUT.jsonl] [--headless]
+           [--max-frames N] [--batch N] [--overwrite]
+
+With a display it opens the viewer window; without one (or with --headless) it runs headless
+and prints a live status line. The run ends at the end of a file, at --max-frames, on Ctrl-C or
+when the window closes; it then prints a summary (frame rates, per-stage ms, latency, drops).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from ssd_rt.cli_errors import run_command
+from ssd_rt.errors import ConfigError
+
+STATUS_EVERY_S = 2.0  # headless live status line
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, as every other bad input
+        raise ConfigError(message)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = _Parser(prog="ssd-rt", description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--source",
+        required=True,
+        help="camera index, video file, stream URL, image folder or glob, or demo",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="engine, ONNX or checkpoint (default: newest in "
+        "engines/, else the shipped demo model)",
+    )
+    p.add_argument(
+        "--backend", default="auto", choices=("auto", "tensorrt", "onnxruntime", "torch")
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--conf", type=_number, default=0.4, help="score threshold (default 0.4)")
+    p.add_argument("--iou", type=_number, default=0.45, help="NMS IoU threshold (default 0.45)")
+    p.add_argument("--classes", help="comma-separated class names to show (default: all)")
+    p.add_argument("--record", type=Path, help="write the annotated video to OUT.mp4")
+    p.add_argument("--json-out", type=Path, help="write detections per frame to OUT.jsonl")
+    p.add_argument("--overwrite", action="store_true", help="replace existing --record/--json-out")
+    p.add_argument("--headless", action="store_true", help="no window, even with a display")
+    p.add_argument("--max-frames", type=_positive_int, help="stop after N frames")
+    p.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=4,
+        help="frames per inference for files and folders (default 4)",
+    )
+    p.add_argument(
+        "--reconnect-s",
+        type=_number,
+        default=30.0,
+        help="how long a dropped stream is retried (default 30 s)",
+    )
+    p.add_argument(
+        "--demo-mode",
+        choices=("live", "file"),
+        default="live",
+        help="demo source paced like a camera (live) or every frame (file)",
+    )
+    return p.parse_args(argv)
+
+
+def check_output(path: Path | None, suffixes: tuple[str, ...], what: str, overwrite: bool) -> None:
+    from ssd_rt.cli_errors import require_writable_folder
+
+    if path is None:
+        return
+    if path.suffix.lower() not in suffixes:
+        raise ConfigError(f"{what} {path} must end in {' or '.join(suffixes)}")
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give a file name")
+    if path.exists() and not overwrite:
+        raise ConfigError(f"{path} already exists; pass --overwrite to replace it")
+    require_writable_folder(path.parent, what)
+
+
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from ssd_rt.config import PostprocessConfig
+
+    PostprocessConfig(score_thresh=args.conf, iou_thresh=args.iou)  # ranges, before any work
+    if args.reconnect_s < 0:
+        raise ConfigError(f"--reconnect-s must be 0 or more, got {args.reconnect_s}")
+    check_output(args.record, (".mp4",), "--record", args.overwrite)
+    check_output(args.json_out, (".jsonl", ".json"), "--json-out", args.overwrite)
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    if args.classes is not None and not classes:
+        raise ConfigError("--classes is empty; give class names separated by commas")
+
+    from ssd_rt.backends.base import load_backend
+    from ssd_rt.engines import default_model
+    from ssd_rt.video.detector import Detector
+    from ssd_rt.video.sources import open_source
+
+    model = args.model if args.model is not None else default_model()
+    backend = load_backend(model, args.backend, args.device)
+    detector = Detector(backend, conf=args.conf, iou=args.iou, classes=classes)
+    print(f"model {model} on {backend.describe()}; classes: {', '.join(detector.class_names)}",
+          file=sys.stderr)  # fmt: skip
+    source = open_source(args.source, demo_live=args.demo_mode == "live",
+                         reconnect_s=args.reconnect_s)  # fmt: skip
+    try:
+        return _run(args, source, detector)
+    finally:
+        source.stop()
+        backend.close()
+
+
+def _run(args: argparse.Namespace, source, detector) -> int:
+    from ssd_rt.video.pipeline import Pipeline
+    from ssd_rt.video.sinks import JsonLinesWriter, VideoRecorder
+
+    headless = args.headless
+    if not headless and not has_display():
+        print("ssd-rt: no display found; running headless", file=sys.stderr)
+        headless = True
+    viewer = None
+    if not headless:
+        try:
+            from gui.viewer import Viewer
+        except ImportError as err:
+            print(f"ssd-rt: no window ({err}; pip install 'ssd-rt[gui]'); running headless",
+                  file=sys.stderr)  # fmt: skip
+            headless = True
+        else:
+            viewer = Viewer(detector.class_names)
+
+    sinks = []
+    try:
+        if args.record is not None:
+            sinks.append(VideoRecorder(args.record, source.fps or 30.0, detector.class_names))
+        if args.json_out is not None:
+            sinks.append(JsonLinesWriter(args.json_out, detector.class_names))
+        if viewer is not None:
+            sinks.append(viewer.results)
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        raise
+    pipeline = Pipeline(source, detector, sinks, batch=args.batch, max_frames=args.max_frames,
+                        renders_itself=viewer is not None)  # fmt: skip
+    print(f"source {source.name} ({'live: newest frame only' if source.live else 'every frame'})"
+          + (f" at {source.fps:.1f} FPS" if source.fps else ""), file=sys.stderr)  # fmt: skip
+    pipeline.start()
+    interrupted = False
+    try:
+        if viewer is not None:
+            viewer.run(pipeline)
+        else:
+            _wait_headless(pipeline)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        pipeline.stop()
+    if interrupted:
+        print("ssd-rt: stopped (Ctrl-C)", file=sys.stderr)
+    for line in pipeline.stats.summary():
+        print(line)
+    if source.end_report:
+        print(f"ssd-rt: warning: {source.end_report}", file=sys.stderr)
+    for path in (args.record, args.json_out):
+        if path is not None and path.exists():
+            print(f"wrote {path}")
+    if pipeline.error is not None:  # an SSDRTError is printed as one line by run_command
+        raise pipeline.error
+    return 0
+
+
+def _wait_headless(pipeline) -> None:
+    last = time.perf_counter()
+    while not pipeline.wait(0.2):
+        now = time.perf_counter()
+        if now - last >= STATUS_EVERY_S:
+            last = now
+            s = pipeline.stats.snapshot()
+            stages = ", ".join(f"{k} {v:.1f}" for k, v in s.stage_ms.items())
+            print(f"{s.frames} frames | {s.inference_fps:.1f} FPS | dropped {s.dropped} | "
+                  f"ms: {stages}", file=sys.stderr, flush=True)  # fmt: skip
+
+
+def entry() -> None:
+    logging.basicConfig(level=logging.WARNING, format="ssd-rt: %(message)s")
+    sys.exit(run_command("ssd-rt", main))
+
+
+if __name__ == "__main__":
+    entry()

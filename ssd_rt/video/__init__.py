@@ -1,0 +1,1 @@
+"""The real-time video path: sources (capture threads), the detector, the pipeline, sinks."""

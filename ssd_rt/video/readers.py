@@ -1,0 +1,240 @@
+"""Readers: one object per kind of source that opens it and returns its frames one at a time.
+
+    reader.open()          -> None, or SourceError with one clear line
+    reader.read()          -> BGR uint8 [H, W, 3], or None at the end (or a drop, for live ones)
+    reader.close()
+
+A reader is used by exactly one thread, the capture thread of `sources.Source`, which opens,
+reads and closes it (OpenCV captures are not safe to share between threads). Readers know
+nothing of queues, timing or reconnection; `Source` does that.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ssd_rt.errors import SSDRTError
+
+log = logging.getLogger("ssd_rt")
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+NETWORK_TIMEOUT_MS = 5000  # OpenCV's FFmpeg open/read timeout for streams (its default is 30 s)
+
+
+# OpenCV's own warnings ("can't open camera by index", FFmpeg chatter) would bury the one
+# clear line ssd-rt prints for the same failure.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
+class SourceError(SSDRTError):
+    """A source that cannot be opened or that failed for good (message: one line)."""
+
+
+class Reader:
+    live = False  # live: frames come at the source's pace, stale ones are dropped
+    fps: float | None = None  # the source's own frame rate where it says one
+    name = "source"
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def read(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def end_report(self) -> str | None:
+        """One line about frames that could not be decoded, or None."""
+        return None
+
+
+def _capture_fps(capture: cv2.VideoCapture) -> float | None:
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return float(fps) if 0.5 <= fps <= 1000 else None
+
+
+class CameraReader(Reader):
+    live = True
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.name = f"camera {index}"
+        self.capture: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        self.capture = cv2.VideoCapture(self.index)
+        if not self.capture.isOpened():
+            self.capture.release()
+            raise SourceError(
+                f"camera {self.index} cannot be opened (it does not exist or is in use); "
+                f"cameras are numbered from 0"
+            )
+        self.fps = _capture_fps(self.capture)
+
+    def read(self) -> np.ndarray | None:
+        ok, frame = self.capture.read()
+        return frame if ok else None
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+
+
+class FileReader(Reader):
+    """A video file, every frame in order; the end is where the decoder stops."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+        self.capture: cv2.VideoCapture | None = None
+        self.decoded = 0
+        self.announced = 0
+        self.first: np.ndarray | None = None
+
+    def open(self) -> None:
+        if not self.path.exists():
+            raise SourceError(f"video file not found: {self.path}")
+        if not self.path.is_file():
+            raise SourceError(f"{self.path} is not a file")
+        self.capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        ok, frame = self.capture.read() if self.capture.isOpened() else (False, None)
+        if not ok:
+            self.capture.release()
+            raise SourceError(f"{self.path} is not a video that can be decoded (no frame read)")
+        self.first = frame
+        self.fps = _capture_fps(self.capture)
+        # Only for the end report: containers often announce a wrong count (DESIGN.md, 11).
+        self.announced = max(int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+
+    def read(self) -> np.ndarray | None:
+        if self.first is not None:
+            frame, self.first = self.first, None
+        else:
+            ok, frame = self.capture.read()
+            if not ok:
+                return None
+        self.decoded += 1
+        return frame
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+
+    def end_report(self) -> str | None:
+        # The decoder stopped well before what the container announces: truncated or corrupt.
+        if self.announced and self.decoded < self.announced * 0.98 - 1:
+            return (
+                f"{self.path}: decoded {self.decoded} frames, but the file announces "
+                f"{self.announced}; the rest could not be decoded (truncated or corrupt file?)"
+            )
+        return None
+
+
+class StreamReader(Reader):
+    """A network stream (RTSP, HTTP, ...) through OpenCV's FFmpeg backend, with timeouts."""
+
+    live = True
+
+    def __init__(self, url: str, timeout_ms: int = NETWORK_TIMEOUT_MS) -> None:
+        self.url = url
+        self.name = url
+        self.timeout_ms = timeout_ms
+        self.capture: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self.timeout_ms,
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, self.timeout_ms]  # fmt: skip
+        self.capture = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
+        if not self.capture.isOpened():
+            self.capture.release()
+            raise SourceError(f"cannot open stream {self.url} (unreachable or not a video)")
+        self.fps = _capture_fps(self.capture)
+
+    def read(self) -> np.ndarray | None:
+        ok, frame = self.capture.read()
+        return frame if ok else None
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+            self.capture = None
+
+
+class ImageFolderReader(Reader):
+    """Images of a folder (sorted by name) or a glob pattern; unreadable files are skipped."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.name = pattern
+        self.paths: list[Path] = []
+        self.position = 0
+        self.skipped: list[str] = []
+
+    def open(self) -> None:
+        folder = Path(self.pattern)
+        if folder.is_dir():
+            paths = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+        else:
+            paths = [Path(p) for p in glob.glob(self.pattern)]
+            paths = [p for p in paths if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        if not paths:
+            raise SourceError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {self.pattern}")
+        self.paths = sorted(paths)
+
+    def read(self) -> np.ndarray | None:
+        while self.position < len(self.paths):
+            path = self.paths[self.position]
+            self.position += 1
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is not None:
+                return image
+            self.skipped.append(path.name)
+            log.warning("skipping %s: not an image that can be decoded", path)
+        return None
+
+    def end_report(self) -> str | None:
+        if self.skipped:
+            return f"{len(self.skipped)} of {len(self.paths)} images could not be decoded"
+        return None
+
+
+class DemoReader(Reader):
+    """Generated moving scenes (the data module's MovingScenes): endless, or `count` frames.
+
+    live=True paces frames at `fps` like a camera (and drops stale ones downstream);
+    live=False delivers every frame as fast as it is consumed, like a file.
+    """
+
+    def __init__(self, *, live: bool = True, fps: float = 30.0, height: int = 360,
+                 width: int = 640, seed: int = 0, count: int | None = None) -> None:  # fmt: skip
+        self.live = live
+        self.fps = fps
+        self.name = "demo"
+        self.size = (height, width)
+        self.seed = seed
+        self.count = count
+        self.frames = None
+        self.next_due = 0.0
+
+    def open(self) -> None:
+        from ssd_rt.data.synthetic import MovingScenes
+
+        self.frames = MovingScenes(self.seed, *self.size).frames(self.count)
+        self.next_due = time.perf_counter()
+
+    def read(self) -> np.ndarray | None:
+        if self.live:  # a camera delivers at its own rate, whether or not anyone keeps up
+            delay = self.next_due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            self.next_due = max(self.next_due + 1.0 / self.fps, time.perf_counter() - 1.0)
+        frame = next(self.frames, None)
+        return None if frame is None else frame[0]

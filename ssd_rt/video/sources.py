@@ -1,0 +1,257 @@
+"""Sources: what `--source` names, and the capture thread that owns each one.
+
+    source = open_source("0" | "video.mp4" | "rtsp://..." | "folder/" | "*.jpg" | "demo")
+    source.start()                 # opens in the capture thread; SourceError if it cannot
+    frame = source.get(timeout)    # Frame, or None at the end (after source.error is set or not)
+    source.stop()                  # joins the capture thread
+
+Delivery (DESIGN.md, 11): a live source (camera, stream, live demo) keeps only the newest frame;
+a frame not taken before the next one arrives is dropped and counted, so latency stays at one
+frame whatever inference costs. Files and image folders deliver every frame, in order, through a
+bounded queue: the capture thread waits when inference is behind (backpressure).
+
+A stream that drops is reopened with back-off (0.5 s doubling to 5 s, one line each time) until
+`reconnect_s` passes without a frame; then the run ends with a SourceError. A camera that stops
+delivering ends the run with a clear message.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ssd_rt.video.readers import (
+    STREAM_SCHEMES,
+    CameraReader,
+    DemoReader,
+    FileReader,
+    ImageFolderReader,
+    Reader,
+    SourceError,
+    StreamReader,
+)
+
+log = logging.getLogger("ssd_rt")
+
+QUEUE_FRAMES = 8  # ordered sources: frames decoded ahead of inference
+OPEN_TIMEOUT_S = 20.0  # longest wait for a source to open (streams have their own 5 s timeouts)
+BACKOFF_S = (0.5, 1.0, 2.0, 5.0)  # waits between stream reconnection attempts
+POLL_S = 0.05  # how often blocked threads look at the stop flag
+
+
+@dataclass
+class Frame:
+    image_bgr: np.ndarray  # [H, W, 3] uint8
+    index: int  # 0-based position among the frames this source delivered (decoded, for files)
+    captured_at: float  # time.perf_counter() when the capture thread got it
+
+
+def make_reader(text: str, *, demo_live: bool = True, demo_frames: int | None = None) -> Reader:
+    """`--source` text -> the reader for it (nothing is opened yet)."""
+    text = text.strip()
+    if not text:
+        raise SourceError("--source is empty; give a camera index, a file, a URL, a folder or demo")
+    if text == "demo":
+        return DemoReader(live=demo_live, count=demo_frames)
+    if text.isdigit():
+        return CameraReader(int(text))
+    if text.lower().startswith(STREAM_SCHEMES):
+        return StreamReader(text)
+    if "://" in text:
+        raise SourceError(f"unsupported URL scheme in {text!r}; use {', '.join(STREAM_SCHEMES)}")
+    if any(c in text for c in "*?[") or Path(text).is_dir():
+        return ImageFolderReader(text)
+    return FileReader(Path(text))
+
+
+class LatestSlot:
+    """Holds the newest item only; putting over an unread item drops it (and counts it)."""
+
+    def __init__(self) -> None:
+        self._item = None
+        self._cond = threading.Condition()
+        self.dropped = 0
+
+    def put(self, item) -> None:
+        with self._cond:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self._cond.notify()
+
+    def get(self, timeout: float):
+        with self._cond:
+            if self._item is None:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            return item
+
+
+_END = object()  # what the capture thread puts after the last frame
+
+
+class Source:
+    def __init__(self, reader: Reader, *, reconnect_s: float = 30.0) -> None:
+        self.reader = reader
+        self.live = reader.live
+        self.reconnect_s = reconnect_s
+        self.error: SourceError | None = None  # why the source ended early, if it did
+        self.end_report: str | None = None
+        self.delivered = 0
+        self.reconnects = 0
+        self._slot = LatestSlot() if self.live else None
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._stop = threading.Event()
+        self._opened = threading.Event()
+        self._open_error: SourceError | None = None
+        self._ended = False
+        self._thread = threading.Thread(target=self._run, name="ssd-rt-capture", daemon=True)
+
+    @property
+    def name(self) -> str:
+        return self.reader.name
+
+    @property
+    def fps(self) -> float | None:
+        return self.reader.fps
+
+    @property
+    def dropped(self) -> int:
+        return self._slot.dropped if self._slot else 0
+
+    def start(self) -> Source:
+        self._thread.start()
+        if not self._opened.wait(OPEN_TIMEOUT_S):
+            self.stop()
+            raise SourceError(f"{self.name} did not open within {OPEN_TIMEOUT_S:.0f} s")
+        if self._open_error:
+            self._thread.join()
+            raise self._open_error
+        return self
+
+    def get(self, timeout: float = 1.0) -> Frame | None:
+        """The next frame, None at the end; raises TimeoutError when none came in `timeout`."""
+        if self._ended:
+            return None
+        deadline = time.perf_counter() + timeout
+        while True:
+            if self.live:
+                item = self._slot.get(min(POLL_S, timeout))
+                if item is None and not self._thread.is_alive():
+                    item = self._slot.get(0) or _END  # a frame put just before the thread ended
+            else:
+                try:
+                    item = self._queue.get(timeout=min(POLL_S, timeout))
+                except queue.Empty:
+                    item = None
+            if item is _END:
+                self._ended = True
+                return None
+            if item is not None:
+                return item
+            if time.perf_counter() >= deadline:
+                raise TimeoutError
+
+    def stop(self, timeout: float = 1.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the capture thread --
+
+    def _deliver(self, item) -> bool:
+        """Hand over a frame (or _END); False when stopped while waiting."""
+        if self.live:
+            if item is _END:
+                return True  # the slot reports the end once the thread is gone
+            self._slot.put(item)
+            return True
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            self.reader.open()
+        except SourceError as err:
+            self._open_error = err
+            self._opened.set()
+            return
+        except Exception as err:  # an OpenCV backend failure is also "cannot open"
+            self._open_error = SourceError(f"cannot open {self.name}: {err}")
+            self._opened.set()
+            return
+        self._opened.set()
+        try:
+            self._read_loop()
+        finally:
+            self.reader.close()
+            self.end_report = self.reader.end_report()
+            self._deliver(_END)
+
+    def _read_loop(self) -> None:
+        while not self._stop.is_set():
+            image = self.reader.read()
+            if image is None:
+                if isinstance(self.reader, StreamReader) and self._reconnect():
+                    continue
+                if isinstance(self.reader, CameraReader):
+                    self.error = SourceError(
+                        f"{self.name} stopped delivering frames (unplugged or taken by another "
+                        f"program) after {self.delivered} frames"
+                    )
+                return
+            frame = Frame(image, self.delivered, time.perf_counter())
+            if not self._deliver(frame):
+                return
+            self.delivered += 1
+
+    def _reconnect(self) -> bool:
+        """Reopen a dropped stream with back-off; False once reconnect_s passed (error set)."""
+        started = time.perf_counter()
+        attempt = 0
+        self.reader.close()
+        while not self._stop.is_set():
+            elapsed = time.perf_counter() - started
+            if elapsed >= self.reconnect_s:
+                self.error = SourceError(
+                    f"stream {self.name} dropped and did not come back within "
+                    f"{self.reconnect_s:g} s; giving up"
+                )
+                return False
+            wait = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+            attempt += 1
+            log.warning("stream %s dropped; reconnecting in %.1f s (attempt %d)",
+                        self.name, wait, attempt)  # fmt: skip
+            if self._stop.wait(wait):
+                return False
+            try:
+                self.reader.open()
+            except SourceError:
+                continue
+            self.reconnects += 1
+            log.warning("stream %s is back after %.1f s", self.name,
+                        time.perf_counter() - started)  # fmt: skip
+            return True
+        return False
+
+
+def open_source(text: str, *, demo_live: bool = True, demo_frames: int | None = None,
+                reconnect_s: float = 30.0) -> Source:  # fmt: skip
+    """A started Source for `--source` text (raises SourceError with one line if it cannot)."""
+    reader = make_reader(text, demo_live=demo_live, demo_frames=demo_frames)
+    return Source(reader, reconnect_s=reconnect_s).start()

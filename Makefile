@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean ffmpeg
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,18 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m ssd_rt.demo
 
-test: $(STAMP)
+# The stream tests need ffmpeg (a Debian package, not a wheel): installed here where this runs
+# as root with apt; elsewhere those tests skip and say why.
+ffmpeg:
+	@command -v ffmpeg >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make test: installing ffmpeg (Debian package) for the stream tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends ffmpeg) >/dev/null 2>&1 || \
+	      echo "make test: could not install ffmpeg; the stream tests will skip"; \
+	  else echo "make test: no ffmpeg and no root apt-get; the stream tests will skip"; fi; }
+
+test: $(STAMP) ffmpeg
 	$(VENV)/bin/ruff check .
 	@# pytest exits 5 when it collected no tests: that is a broken set-up, never a pass.
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \

@@ -1,0 +1,101 @@
+"""`ssd-rt`: a headless run end to end, and every bad input as one line with a non-zero exit."""
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from ssd_rt.cli import main
+from ssd_rt.cli_errors import run_command
+from ssd_rt.data.synthetic import write_video
+
+
+def ssd_rt(*args) -> int:
+    return run_command("ssd-rt", main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return write_video(tmp_path_factory.mktemp("clip") / "clip.mp4", 12, height=120, width=160)
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1, err
+    assert "Traceback" not in err
+    return errors[0]
+
+
+def test_headless_run_on_a_file_writes_json_and_recording(tmp_path, slim_onnx, clip, capsys):
+    out_json, out_mp4 = tmp_path / "d.jsonl", tmp_path / "d.mp4"
+    code = ssd_rt("--source", clip, "--model", slim_onnx, "--json-out", out_json,
+                  "--record", out_mp4, "--conf", "0.3")  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr()
+    assert "12 frames" in out.out and "mean ms per frame" in out.out
+    assert "no display found; running headless" in out.err
+    rows = [json.loads(x) for x in out_json.read_text().splitlines()]
+    assert [r["frame"] for r in rows] == list(range(12))
+    assert out_mp4.stat().st_size > 0
+
+
+def test_existing_outputs_are_never_overwritten(tmp_path, slim_onnx, clip, capsys):
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text("my data\n")
+    assert ssd_rt("--source", clip, "--model", slim_onnx, "--json-out", mine) == 1
+    assert "already exists; pass --overwrite" in one_error_line(capsys)
+    assert mine.read_text() == "my data\n"
+    assert ssd_rt("--source", clip, "--model", slim_onnx, "--json-out", mine, "--overwrite") == 0
+    assert mine.read_text().count("\n") == 12
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--source", "{tmp}/missing.mp4"], "video file not found"),
+        (["--source", "{tmp}/notes.txt"], "is not a video that can be decoded"),
+        (["--source", "9"], "camera 9 cannot be opened"),
+        (["--source", "http://127.0.0.1:{port}/live.ts"], "cannot open stream"),
+        (["--source", "ftp://x/y.mp4"], "unsupported URL scheme"),
+        (["--source", "{clip}", "--record", "{tmp}/notes.txt/out.mp4"], "not a writable folder"),
+        (["--source", "{clip}", "--record", "{tmp}/out.avi"], "must end in .mp4"),
+        (["--source", "{clip}", "--conf", "1.5"], "score threshold must be in [0, 1)"),
+        (["--source", "{clip}", "--iou", "0"], "IoU threshold must be in (0, 1]"),
+        (["--source", "{clip}", "--conf", "high"], "must be a number"),
+        (["--source", "{clip}", "--max-frames", "0"], "must be a positive integer"),
+        (["--source", "{clip}", "--classes", "circle,zebra"], "has no class 'zebra'"),
+        (["--source", "{clip}", "--model", "{tmp}/none.onnx"], "model not found"),
+        (["--source", "{clip}", "--backend", "tensorrt"], "--backend tensorrt cannot run"),
+        (["--model", "{onnx}"], "the following arguments are required: --source"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(tmp_path, slim_onnx, clip, capsys, args, message):
+    (tmp_path / "notes.txt").write_text("not a video")
+    values = {"tmp": tmp_path, "clip": clip, "port": _free_port(), "onnx": slim_onnx}
+    argv = [a.format(**values) for a in args]
+    if "--model" not in argv:
+        argv += ["--model", str(slim_onnx)]
+    assert ssd_rt(*argv) == 1
+    assert message in one_error_line(capsys)
+
+
+def test_the_command_prints_no_traceback(tmp_path, slim_onnx):
+    run = subprocess.run(
+        [sys.executable, "-m", "ssd_rt.cli", "--source", str(tmp_path / "nope.mp4"),
+         "--model", str(slim_onnx)],  # fmt: skip
+        capture_output=True, text=True, timeout=120,  # fmt: skip
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"ssd-rt: error: video file not found: {tmp_path / 'nope.mp4'}"
+    )
+    assert "Traceback" not in run.stderr

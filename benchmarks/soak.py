@@ -58,6 +58,11 @@ def main() -> int:
     model = args.model or default_model()
     backend = load_backend(model, args.backend, "auto")
     detector = Detector(backend, conf=0.4)
+    # A short run first: the thread pools that torch, ONNX Runtime and OpenCV start lazily
+    # (once per process) are not a leak; what a run leaves behind would be.
+    warm_up = Pipeline(Source(DemoReader(live=False, count=50)).start(), detector, []).start()
+    warm_up.wait()
+    warm_up.stop()
     threads_before = threading.active_count(), os_threads()
     samples: list[tuple[int, float]] = []
     with tempfile.TemporaryDirectory() as tmp:

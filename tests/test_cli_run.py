@@ -90,9 +90,18 @@ def test_bad_input_is_one_line_and_exit_1(tmp_path, slim_onnx, clip, capsys, arg
 
 def test_the_command_prints_no_traceback(tmp_path, slim_onnx):
     run = subprocess.run(
-        [sys.executable, "-m", "ssd_rt.cli", "--source", str(tmp_path / "nope.mp4"),
-         "--model", str(slim_onnx)],  # fmt: skip
-        capture_output=True, text=True, timeout=120,  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ssd_rt.cli",
+            "--source",
+            str(tmp_path / "nope.mp4"),
+            "--model",
+            str(slim_onnx),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1] == (

@@ -35,11 +35,32 @@ def _free_port() -> int:
 def serve(video, url: str) -> subprocess.Popen:
     """ffmpeg serving `video` in a loop, at its own rate, to one HTTP client at `url`."""
     return subprocess.Popen(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(video),
-         # MPEG-2 repeats its sequence header in-band, so a client joining mid-stream decodes
-         # (mp4v copied from MP4 keeps its header out of band: "Picture size 0x0").
-         "-c:v", "mpeg2video", "-g", "10", "-q:v", "5", "-f", "mpegts", "-listen", "1", url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # fmt: skip
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(video),
+            # MPEG-2 repeats its sequence header in-band, so a client joining mid-stream decodes
+            # (mp4v copied from MP4 keeps its header out of band: "Picture size 0x0").
+            "-c:v",
+            "mpeg2video",
+            "-g",
+            "10",
+            "-q:v",
+            "5",
+            "-f",
+            "mpegts",
+            "-listen",
+            "1",
+            url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

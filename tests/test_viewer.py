@@ -7,14 +7,14 @@ import pytest
 
 pytest.importorskip("PyQt6.QtWidgets", reason="needs PyQt6 (pip install 'ssd-rt[gui]')")
 
-from gui.video_view import class_qcolor  # noqa: E402
-from gui.viewer import Viewer  # noqa: E402
-from ssd_rt.backends.base import load_backend  # noqa: E402
-from ssd_rt.data.synthetic import write_video  # noqa: E402
-from ssd_rt.video.detector import Detector  # noqa: E402
-from ssd_rt.video.pipeline import Pipeline  # noqa: E402
-from ssd_rt.video.readers import DemoReader, FileReader  # noqa: E402
-from ssd_rt.video.sources import Source  # noqa: E402
+from gui.video_view import class_qcolor
+from gui.viewer import Viewer
+from ssd_rt.backends.base import load_backend
+from ssd_rt.data.synthetic import write_video
+from ssd_rt.video.detector import Detector
+from ssd_rt.video.pipeline import Pipeline
+from ssd_rt.video.readers import DemoReader, FileReader
+from ssd_rt.video.sources import Source
 
 pytestmark = pytest.mark.gui
 

@@ -1,5 +1,5 @@
 # Two entry points do all set-up on a fresh machine:
-#   make demo   runs the detector on the built-in demo (headless)
+#   make demo   runs ssd-rt on the built-in demo (moving shapes, the shipped demo model)
 #   make test   runs the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m ssd_rt.demo
+	$(VENV)/bin/ssd-rt --source demo --max-frames 300
 
 # The stream tests need ffmpeg (a Debian package, not a wheel): installed here where this runs
 # as root with apt; elsewhere those tests skip and say why.

@@ -1,11 +1,12 @@
-"""Headless demo: SSD300 on a generated frame, printing detections and per-stage timings.
+"""Per-stage timing of one SSD300 of any width on a generated frame (random weights).
 
     python -m ssd_rt.demo [--width 1.0] [--device auto|cpu|cuda] [--runs 10]
 
-Runs the whole inference path that the video pipeline will run per frame: preprocess (BGR uint8
-frame -> normalized 300x300), the network, and postprocess (decode, NMS) back to frame pixels.
-Until a trained demo model ships in engines/ the weights are random, so the boxes are
-meaningless; the shapes, the path and the timings are real.
+Runs the inference path the video pipeline runs per frame: preprocess (BGR uint8 frame ->
+normalized 300x300), the network, and postprocess (decode, NMS) back to frame pixels, and prints
+the median of each stage. The weights are random (any width, any device, no model file needed),
+so the boxes are meaningless; the shapes and the timings are real. The product demo, with the
+trained demo model, is `ssd-rt --source demo` (`make demo`).
 """
 
 from __future__ import annotations

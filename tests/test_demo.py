@@ -1,4 +1,4 @@
-"""`python -m ssd_rt.demo` (what `make demo` runs): real subprocesses, output and exit codes."""
+"""`python -m ssd_rt.demo` (per-stage timing, random weights): real subprocesses, output, exit codes."""
 
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""`python -m ssd_rt.demo` (per-stage timing, random weights): real subprocesses, output, exit codes."""
+"""`python -m ssd_rt.demo` (per-stage timing, random weights): subprocesses, output, exits."""
 
 import subprocess
 import sys

@@ -86,6 +86,18 @@ class Checkpoint:
     extra: dict[str, Any] = field(default_factory=dict)  # trainer state: optimizer, step, ...
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask sets it, racing other threads)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
 def atomic_write_bytes(path: Path, write: Any) -> None:
     """Call `write(file)` on a temporary file beside `path`, fsync it, then rename over `path`."""
     path = Path(path)
@@ -96,6 +108,7 @@ def atomic_write_bytes(path: Path, write: Any) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a new file of the user's mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,9 +1,12 @@
 """Checkpoints: round trip, atomic writes, and every kind of wrong file as one clear error."""
 
+import os
+
 import pytest
 import torch
 
 from ssd_rt.checkpoint import (
+    atomic_write_bytes,
     config_from_dict,
     config_to_dict,
     load_checkpoint,
@@ -86,3 +89,11 @@ def test_weights_that_do_not_fit_their_config(tmp_path):
     save_checkpoint(path, SSD300(SSDConfig(num_classes=2, width=0.25)), config, ["a"])
     with pytest.raises(WeightsError, match="weights do not fit its own config"):
         load_model(path)
+
+
+def test_written_files_get_the_users_usual_mode(tmp_path):
+    path = tmp_path / "mode.bin"
+    atomic_write_bytes(path, lambda f: f.write(b"x"))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -1,10 +1,13 @@
 """`ssd-rt`: a headless run end to end, and every bad input as one line with a non-zero exit."""
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import time
 
+import cv2
 import pytest
 
 from ssd_rt.cli import main
@@ -108,3 +111,43 @@ def test_the_command_prints_no_traceback(tmp_path, slim_onnx):
         f"ssd-rt: error: video file not found: {tmp_path / 'nope.mp4'}"
     )
     assert "Traceback" not in run.stderr
+
+
+def test_ctrl_c_ends_a_live_run_cleanly(tmp_path, slim_onnx):
+    """SIGINT to a real `ssd-rt` process: summary printed, JSON complete, recording playable."""
+    out_json, out_mp4 = tmp_path / "live.jsonl", tmp_path / "live.mp4"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ssd_rt.cli",
+            "--source",
+            "demo",
+            "--model",
+            str(slim_onnx),
+            "--json-out",
+            str(out_json),
+            "--record",
+            str(out_mp4),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+        not out_json.exists() or out_json.read_text().count("\n") < 10
+    ):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped (Ctrl-C)" in err and "Traceback" not in err
+    assert "frames in" in out
+    rows = [json.loads(line) for line in out_json.read_text().splitlines()]  # every line whole
+    assert len(rows) >= 10
+    capture = cv2.VideoCapture(str(out_mp4))
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    assert frames == len(rows)

@@ -94,21 +94,27 @@ def main() -> int:
                 sinks.append(VideoRecorder(tmp / f"{tag}.mp4", 30.0, detector.class_names))
             return sinks
 
-        decode_s, frames = time_decode(video)
-        detect_s = time_detect(detector, frames, args.batch)
-        sinks_s = time_sinks(make_sinks, detector, frames)
-        del frames
-        stages = {"decode": decode_s, "detect": detect_s, "sinks": sinks_s}
-
-        source = Source(FileReader(video)).start()
-        sinks = make_sinks("pipeline")
-        pipeline = Pipeline(source, detector, sinks, batch=args.batch).start()
-        t0 = time.perf_counter()
-        pipeline.wait()
-        seconds = time.perf_counter() - t0
-        pipeline.stop()
-        rows = (tmp / "pipeline.jsonl").read_text().splitlines()
-        assert [json.loads(r)["frame"] for r in rows] == list(range(len(rows)))
+        # Alone and threaded, twice each, interleaved; each figure is the faster of its two
+        # (this machine's speed drifts; the best case of a stage alone is the strict bound).
+        stages = {"decode": [], "detect": [], "sinks": []}
+        pipeline_s = []
+        for repeat in range(2):
+            decode_s, frames = time_decode(video)
+            stages["decode"].append(decode_s)
+            stages["detect"].append(time_detect(detector, frames, args.batch))
+            stages["sinks"].append(time_sinks(make_sinks, detector, frames))
+            del frames
+            source = Source(FileReader(video)).start()
+            sinks = make_sinks(f"pipeline{repeat}")
+            pipeline = Pipeline(source, detector, sinks, batch=args.batch).start()
+            t0 = time.perf_counter()
+            pipeline.wait()
+            pipeline_s.append(time.perf_counter() - t0)
+            pipeline.stop()
+            rows = (tmp / f"pipeline{repeat}.jsonl").read_text().splitlines()
+            assert [json.loads(r)["frame"] for r in rows] == list(range(len(rows)))
+        stages = {name: min(times) for name, times in stages.items()}
+        seconds = min(pipeline_s)
 
     fps = len(rows) / seconds
     slowest = max(stages, key=stages.get)

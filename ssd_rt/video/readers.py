@@ -61,13 +61,27 @@ def _capture_fps(capture: cv2.VideoCapture) -> float | None:
     return float(fps) if 0.5 <= fps <= 1000 else None
 
 
-class CameraReader(Reader):
+class CaptureReader(Reader):
+    """A reader over one cv2.VideoCapture (cameras, files, streams); subclasses open it."""
+
+    capture: cv2.VideoCapture | None = None
+
+    def read(self) -> np.ndarray | None:
+        ok, frame = self.capture.read()
+        return frame if ok else None
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+            self.capture = None
+
+
+class CameraReader(CaptureReader):
     live = True
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.name = f"camera {index}"
-        self.capture: cv2.VideoCapture | None = None
 
     def open(self) -> None:
         self.capture = cv2.VideoCapture(self.index)
@@ -79,22 +93,13 @@ class CameraReader(Reader):
             )
         self.fps = _capture_fps(self.capture)
 
-    def read(self) -> np.ndarray | None:
-        ok, frame = self.capture.read()
-        return frame if ok else None
 
-    def close(self) -> None:
-        if self.capture is not None:
-            self.capture.release()
-
-
-class FileReader(Reader):
+class FileReader(CaptureReader):
     """A video file, every frame in order; the end is where the decoder stops."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = str(path)
-        self.capture: cv2.VideoCapture | None = None
         self.decoded = 0
         self.announced = 0
         self.first: np.ndarray | None = None
@@ -118,15 +123,11 @@ class FileReader(Reader):
         if self.first is not None:
             frame, self.first = self.first, None
         else:
-            ok, frame = self.capture.read()
-            if not ok:
+            frame = super().read()
+            if frame is None:
                 return None
         self.decoded += 1
         return frame
-
-    def close(self) -> None:
-        if self.capture is not None:
-            self.capture.release()
 
     def end_report(self) -> str | None:
         # The decoder stopped well before what the container announces: truncated or corrupt.
@@ -138,7 +139,7 @@ class FileReader(Reader):
         return None
 
 
-class StreamReader(Reader):
+class StreamReader(CaptureReader):
     """A network stream (RTSP, HTTP, ...) through OpenCV's FFmpeg backend, with timeouts."""
 
     live = True
@@ -147,7 +148,6 @@ class StreamReader(Reader):
         self.url = url
         self.name = url
         self.timeout_ms = timeout_ms
-        self.capture: cv2.VideoCapture | None = None
 
     def open(self) -> None:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self.timeout_ms,
@@ -157,15 +157,6 @@ class StreamReader(Reader):
             self.capture.release()
             raise SourceError(f"cannot open stream {self.url} (unreachable or not a video)")
         self.fps = _capture_fps(self.capture)
-
-    def read(self) -> np.ndarray | None:
-        ok, frame = self.capture.read()
-        return frame if ok else None
-
-    def close(self) -> None:
-        if self.capture is not None:
-            self.capture.release()
-            self.capture = None
 
 
 class ImageFolderReader(Reader):
@@ -180,11 +171,8 @@ class ImageFolderReader(Reader):
 
     def open(self) -> None:
         folder = Path(self.pattern)
-        if folder.is_dir():
-            paths = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
-        else:
-            paths = [Path(p) for p in glob.glob(self.pattern)]
-            paths = [p for p in paths if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        candidates = folder.iterdir() if folder.is_dir() else map(Path, glob.glob(self.pattern))
+        paths = [p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
         if not paths:
             raise SourceError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {self.pattern}")
         self.paths = sorted(paths)

@@ -29,10 +29,9 @@ from torchvision.ops import box_convert, box_iou
 
 from ssd_rt.config import VARIANCES, Normalization
 from ssd_rt.data.transforms import Batch
-from ssd_rt.preprocess import normalize_uint8
 from trainer.loss import LossParts
 from trainer.presets import resolve
-from trainer.step import forward_loss
+from trainer.step import forward_heads, forward_loss
 from trainer.train import Trainer
 
 TARGET_MAP = 0.85
@@ -63,10 +62,7 @@ class TorchvisionLoss:
         if variances != VARIANCES:
             raise ValueError("torchvision's box coder here is fixed to variances (0.1, 0.2)")
         device = priors_cxcywh.device
-        images = normalize_uint8(batch.images.to(device), normalization)
-        with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
-                            enabled=amp_dtype is not None):  # fmt: skip
-            loc, logits = model(images)
+        loc, logits = forward_heads(model, batch, device, normalization, amp_dtype)  # as ours
         anchors_xyxy = box_convert(priors_cxcywh, "cxcywh", "xyxy")
         targets, matched = [], []
         for boxes, labels in zip(batch.boxes, batch.labels):  # torchvision loops per image

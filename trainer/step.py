@@ -25,12 +25,23 @@ def forward_loss(
 ) -> LossParts:
     """Loss of one batch (no backward). `amp_dtype`: bf16 / fp16 autocast on the model only."""
     device = priors_cxcywh.device
+    loc, logits = forward_heads(model, batch, device, normalization, amp_dtype)
+    gt, labels, valid = pad_ground_truth(batch.boxes, batch.labels, device)
+    targets = match(priors_cxcywh, gt, labels, valid, variances=variances)
+    return multibox_loss(loc, logits, targets)
+
+
+def forward_heads(
+    model: torch.nn.Module,
+    batch: Batch,
+    device: torch.device,
+    normalization: Normalization,
+    amp_dtype: torch.dtype | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 batch -> (loc [B, P, 4], logits [B, P, C]): normalize on the device, autocast."""
     images = normalize_uint8(batch.images.to(device, non_blocking=True), normalization)
     if device.type == "cuda":
         images = images.contiguous(memory_format=torch.channels_last)
     enabled = amp_dtype is not None
     with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=enabled):
-        loc, logits = model(images)
-    gt, labels, valid = pad_ground_truth(batch.boxes, batch.labels, device)
-    targets = match(priors_cxcywh, gt, labels, valid, variances=variances)
-    return multibox_loss(loc, logits, targets)
+        return model(images)

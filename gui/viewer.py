@@ -23,11 +23,10 @@ POLL_MS = 5  # how often the window looks for a new result (well under a 60 Hz f
 
 
 def stats_lines(snapshot) -> tuple[str, ...]:
-    stages = " ".join(f"{k} {v:.1f}" for k, v in snapshot.stage_ms.items() if k != "capture wait")
     return (
         f"display {snapshot.display_fps:.1f} FPS | inference {snapshot.inference_fps:.1f} FPS | "
         f"dropped {snapshot.dropped}",
-        f"ms: {stages} | latency {snapshot.latency_ms:.0f}",
+        f"ms: {snapshot.stages_text()} | latency {snapshot.latency_ms:.0f}",
     )
 
 

@@ -19,20 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli_errors import positive_int, run_command
 from ssd_rt.errors import ConfigError
 
 STATUS_EVERY_S = 2.0  # headless live status line
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
 
 
 def _number(text: str) -> float:
@@ -71,10 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json-out", type=Path, help="write detections per frame to OUT.jsonl")
     p.add_argument("--overwrite", action="store_true", help="replace existing --record/--json-out")
     p.add_argument("--headless", action="store_true", help="no window, even with a display")
-    p.add_argument("--max-frames", type=_positive_int, help="stop after N frames")
+    p.add_argument("--max-frames", type=positive_int, help="stop after N frames")
     p.add_argument(
         "--batch",
-        type=_positive_int,
+        type=positive_int,
         default=4,
         help="frames per inference for files and folders (default 4)",
     )
@@ -214,7 +204,7 @@ def _wait_headless(pipeline) -> None:
         if now - last >= STATUS_EVERY_S:
             last = now
             s = pipeline.stats.snapshot()
-            stages = ", ".join(f"{k} {v:.1f}" for k, v in s.stage_ms.items())
+            stages = s.stages_text(", ", with_wait=True)
             print(f"{s.frames} frames | {s.inference_fps:.1f} FPS | dropped {s.dropped} | "
                   f"ms: {stages}", file=sys.stderr, flush=True)  # fmt: skip
 

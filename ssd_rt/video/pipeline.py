@@ -150,8 +150,8 @@ class Pipeline:
 
     def _overlay_lines(self) -> tuple[str, ...]:
         snap = self.stats.snapshot()
-        stages = " ".join(f"{k} {v:.1f}" for k, v in snap.stage_ms.items() if k != "capture wait")
-        return (f"{snap.inference_fps:.1f} FPS | dropped {snap.dropped}", f"ms: {stages}")
+        return (f"{snap.inference_fps:.1f} FPS | dropped {snap.dropped}",
+                f"ms: {snap.stages_text()}")  # fmt: skip
 
     def _close_sinks(self) -> None:
         for sink in self.sinks:

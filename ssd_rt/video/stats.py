@@ -27,6 +27,12 @@ class Snapshot:
     stage_ms: dict[str, float] = field(default_factory=dict)  # median per stage (window)
     latency_ms: float = float("nan")  # median capture -> rendered (window)
 
+    def stages_text(self, separator: str = " ", with_wait: bool = False) -> str:
+        """ "preprocess 1.2 infer 9.8 ..." (ms); the capture wait is idle time, left out unless
+        asked for."""
+        return separator.join(f"{k} {v:.1f}" for k, v in self.stage_ms.items()
+                              if with_wait or k != "capture wait")  # fmt: skip
+
 
 class Stats:
     def __init__(self) -> None:

@@ -19,7 +19,7 @@ import time
 import torch
 
 from ssd_rt.backends.base import resolve_device, synchronize
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli_errors import positive_int, run_command
 from ssd_rt.config import PostprocessConfig, SSDConfig
 from ssd_rt.data.scenes import random_scene
 from ssd_rt.errors import ConfigError
@@ -35,20 +35,13 @@ VOC_CLASSES = (
 )  # fmt: skip
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m ssd_rt.demo", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (1.0 = paper)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    parser.add_argument("--runs", type=_positive_int, default=10, help="timed runs (default: 10)")
+    parser.add_argument("--runs", type=positive_int, default=10, help="timed runs (default: 10)")
     parser.add_argument("--frame", default="720x1280", help="generated frame HEIGHTxWIDTH")
     parser.add_argument("--conf", type=float, default=0.4, help="score threshold to print")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,8 +1,10 @@
-"""Small real data sets on disk (VOC, COCO, YOLO) for loader and evaluation tests."""
+"""Small real data sets on disk (VOC, COCO, YOLO) for loader and evaluation tests, and what the
+video tests need to read their files back and to serve them on loopback."""
 
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import cv2
@@ -81,3 +83,20 @@ def make_yolo(root: Path, labels: dict[str, str], names: list[str], split: str |
     else:
         (root / "classes.txt").write_text("\n".join(names) + "\n")
     return root
+
+
+def count_frames(path) -> int:
+    """Frames a decoder gets out of a file (read until it says end; never the header count)."""
+    capture = cv2.VideoCapture(str(path))
+    n = 0
+    while capture.read()[0]:
+        n += 1
+    capture.release()
+    return n
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (tests host only on loopback)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

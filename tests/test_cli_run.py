@@ -2,17 +2,16 @@
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
 
-import cv2
 import pytest
 
 from ssd_rt.cli import main
 from ssd_rt.cli_errors import run_command
 from ssd_rt.data.synthetic import write_video
+from tests.data_files import count_frames, free_port
 
 
 def ssd_rt(*args) -> int:
@@ -55,12 +54,6 @@ def test_existing_outputs_are_never_overwritten(tmp_path, slim_onnx, clip, capsy
     assert mine.read_text().count("\n") == 12
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -83,7 +76,7 @@ def _free_port() -> int:
 )
 def test_bad_input_is_one_line_and_exit_1(tmp_path, slim_onnx, clip, capsys, args, message):
     (tmp_path / "notes.txt").write_text("not a video")
-    values = {"tmp": tmp_path, "clip": clip, "port": _free_port(), "onnx": slim_onnx}
+    values = {"tmp": tmp_path, "clip": clip, "port": free_port(), "onnx": slim_onnx}
     argv = [a.format(**values) for a in args]
     if "--model" not in argv:
         argv += ["--model", str(slim_onnx)]
@@ -146,8 +139,4 @@ def test_ctrl_c_ends_a_live_run_cleanly(tmp_path, slim_onnx):
     assert "frames in" in out
     rows = [json.loads(line) for line in out_json.read_text().splitlines()]  # every line whole
     assert len(rows) >= 10
-    capture = cv2.VideoCapture(str(out_mp4))
-    frames = 0
-    while capture.read()[0]:
-        frames += 1
-    assert frames == len(rows)
+    assert count_frames(out_mp4) == len(rows)

@@ -6,7 +6,6 @@ tests skip with the reason.
 """
 
 import shutil
-import socket
 import subprocess
 import time
 
@@ -18,18 +17,13 @@ from ssd_rt.video.detector import Detector
 from ssd_rt.video.pipeline import Pipeline
 from ssd_rt.video.readers import StreamReader
 from ssd_rt.video.sources import Source
+from tests.data_files import free_port
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("ffmpeg") is None,
                        reason="needs ffmpeg (Debian package; `make test` installs it as root)"),
 ]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(video, url: str) -> subprocess.Popen:
@@ -75,7 +69,7 @@ def wait_for(condition, timeout: float) -> bool:
 
 def test_stream_killed_and_restarted_mid_run_reconnects(tmp_path, slim_onnx):
     video = write_video(tmp_path / "loop.mp4", 60, height=120, width=160)
-    url = f"http://127.0.0.1:{_free_port()}/live.ts"
+    url = f"http://127.0.0.1:{free_port()}/live.ts"
     server = serve(video, url)
     detector = Detector(load_backend(slim_onnx, "onnxruntime", "cpu", threads=1), conf=0.3)
     pipeline = None
@@ -104,7 +98,7 @@ def test_stream_killed_and_restarted_mid_run_reconnects(tmp_path, slim_onnx):
 
 def test_stream_that_does_not_come_back_ends_with_a_clear_error(tmp_path, slim_onnx):
     video = write_video(tmp_path / "loop.mp4", 30, height=120, width=160)
-    url = f"http://127.0.0.1:{_free_port()}/live.ts"
+    url = f"http://127.0.0.1:{free_port()}/live.ts"
     server = serve(video, url)
     detector = Detector(load_backend(slim_onnx, "onnxruntime", "cpu", threads=1), conf=0.3)
     try:

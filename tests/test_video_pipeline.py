@@ -16,16 +16,7 @@ from ssd_rt.video.pipeline import Pipeline
 from ssd_rt.video.readers import DemoReader, FileReader, SourceError
 from ssd_rt.video.sinks import JsonLinesWriter, VideoRecorder
 from ssd_rt.video.sources import Source, make_reader
-
-
-def count_frames(path) -> int:
-    """Frames a decoder gets out of a file (read until it says end; never the header count)."""
-    capture = cv2.VideoCapture(str(path))
-    n = 0
-    while capture.read()[0]:
-        n += 1
-    capture.release()
-    return n
+from tests.data_files import count_frames
 
 
 def ssd_threads() -> list[str]:

@@ -64,6 +64,11 @@ def test_existing_outputs_are_never_overwritten(tmp_path, slim_onnx, clip, capsy
         (["--source", "ftp://x/y.mp4"], "unsupported URL scheme"),
         (["--source", "{clip}", "--record", "{tmp}/notes.txt/out.mp4"], "not a writable folder"),
         (["--source", "{clip}", "--record", "{tmp}/out.avi"], "must end in .mp4"),
+        (["--source", "{clip}", "--record", "{tmp}/dir.mp4"], "is a folder; give a file name"),
+        (["--source", "{clip}", "--json-out", "{tmp}/out.txt"], "must end in .jsonl or .json"),
+        (["--source", "{clip}", "--reconnect-s", "-1"], "--reconnect-s must be 0 or more"),
+        (["--source", "{clip}", "--classes", " , "], "--classes is empty"),
+        (["--source", "{clip}", "--demo-mode", "fast"], "invalid choice: 'fast'"),
         (["--source", "{clip}", "--conf", "1.5"], "score threshold must be in [0, 1)"),
         (["--source", "{clip}", "--iou", "0"], "IoU threshold must be in (0, 1]"),
         (["--source", "{clip}", "--conf", "high"], "must be a number"),
@@ -76,6 +81,7 @@ def test_existing_outputs_are_never_overwritten(tmp_path, slim_onnx, clip, capsy
 )
 def test_bad_input_is_one_line_and_exit_1(tmp_path, slim_onnx, clip, capsys, args, message):
     (tmp_path / "notes.txt").write_text("not a video")
+    (tmp_path / "dir.mp4").mkdir()
     values = {"tmp": tmp_path, "clip": clip, "port": free_port(), "onnx": slim_onnx}
     argv = [a.format(**values) for a in args]
     if "--model" not in argv:

@@ -118,8 +118,7 @@ def check_out(out: Path, resume: bool, overwrite: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from trainer.presets import TrainSettings
-    from trainer.train import RunFolder, Trainer, distributed
+    from trainer.train import distributed, end_distributed
 
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
@@ -139,8 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         raise ConfigError("give the run folder: --out runs/NAME")
     check_out(args.out, args.resume, args.overwrite)
-    folder = RunFolder(args.out)
     rank, world = distributed()
+    try:
+        train_and_export(args, rank, world)
+    finally:
+        end_distributed()
+    return 0
+
+
+def train_and_export(args: argparse.Namespace, rank: int, world: int) -> None:
+    from trainer.presets import TrainSettings
+    from trainer.train import RunFolder, Trainer
+
+    folder = RunFolder(args.out)
     if args.resume:
         saved = TrainSettings.from_dict(json.loads(folder.settings.read_text()))
         given = [f"--{k.replace('_', '-')}" for k, v in overrides(args).items()
@@ -177,7 +187,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"best VOC07 mAP@0.5 {trainer.progress.best_map:.4f}; checkpoint {best}")
         if not args.no_export:
             export(best, args.out, args.to_engines)
-    return 0
 
 
 def export(checkpoint: Path, out: Path, to_engines: str | None) -> None:

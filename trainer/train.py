@@ -80,6 +80,16 @@ def distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def end_distributed() -> None:
+    """Tear the process group down before exit: a gloo group left to interpreter shutdown can
+    abort the process ("terminate called without an active exception", exit -6) and torchrun
+    then reports the whole run as failed."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def pick_device(rank: int) -> torch.device:
     if torch.cuda.is_available():
         local = int(os.environ.get("LOCAL_RANK", rank))

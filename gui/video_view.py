@@ -31,6 +31,46 @@ def class_qcolor(label: int) -> QColor:
     return QColor(r, g, b)
 
 
+def paint_detections(painter: QPainter, target: QRectF, frame_width: int, detections,
+                     class_names: tuple[str, ...], show_labels: bool = True,
+                     show_scores: bool = True) -> None:  # fmt: skip
+    """Boxes (frame pixels) drawn into `target`, where a frame `frame_width` wide is shown;
+    labels and scores on a band in the class colour."""
+    d = detections
+    scale = target.width() / frame_width  # the aspect ratio is kept: one scale for x and y
+    font = QFont(painter.font())
+    font.setPointSizeF(max(8.0, target.height() / 50))
+    painter.setFont(font)
+    metrics = painter.fontMetrics()
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    for box, score, label in zip(d.boxes_xyxy.tolist(), d.scores.tolist(), d.labels.tolist()):
+        colour = class_qcolor(label)
+        x1, y1 = target.x() + box[0] * scale, target.y() + box[1] * scale
+        rect = QRectF(x1, y1, (box[2] - box[0]) * scale, (box[3] - box[1]) * scale)
+        painter.setPen(QPen(colour, 2))
+        painter.drawRect(rect)
+        parts = [class_names[label - 1]] if show_labels else []
+        parts += [f"{score:.2f}"] if show_scores else []
+        if parts:
+            text = " ".join(parts)
+            w, h = metrics.horizontalAdvance(text) + 6, metrics.height()
+            band = QRectF(x1, max(y1 - h, target.y()), w, h)
+            painter.fillRect(band, colour)
+            painter.setPen(QColor(0, 0, 0))
+            painter.drawText(band, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def annotated_image(result: Result, class_names: tuple[str, ...], *, show_labels: bool = True,
+                    show_scores: bool = True) -> QImage:  # fmt: skip
+    """The frame at its own size with its boxes painted on (a snapshot)."""
+    image = to_qimage(result.frame.image_bgr).convertToFormat(QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    paint_detections(painter, QRectF(0, 0, image.width(), image.height()), image.width(),
+                     result.detections, class_names, show_labels, show_scores)  # fmt: skip
+    painter.end()
+    return image
+
+
 class VideoView(QWidget):
     def __init__(self, class_names: tuple[str, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,29 +108,8 @@ class VideoView(QWidget):
         painter.end()
 
     def _paint_boxes(self, painter: QPainter, target: QRectF) -> None:
-        d = self.result.detections
-        sx = target.width() / self.image.width()
-        sy = target.height() / self.image.height()
-        font = QFont(self.font())
-        font.setPointSizeF(max(8.0, target.height() / 50))
-        painter.setFont(font)
-        metrics = painter.fontMetrics()
-        for box, score, label in zip(d.boxes_xyxy.tolist(), d.scores.tolist(), d.labels.tolist()):
-            colour = class_qcolor(label)
-            x1, y1 = target.x() + box[0] * sx, target.y() + box[1] * sy
-            rect = QRectF(x1, y1, (box[2] - box[0]) * sx, (box[3] - box[1]) * sy)
-            painter.setPen(QPen(colour, 2))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(rect)
-            parts = [self.class_names[label - 1]] if self.show_labels else []
-            parts += [f"{score:.2f}"] if self.show_scores else []
-            if parts:
-                text = " ".join(parts)
-                w, h = metrics.horizontalAdvance(text) + 6, metrics.height()
-                band = QRectF(x1, max(y1 - h, target.y()), w, h)
-                painter.fillRect(band, colour)
-                painter.setPen(QColor(0, 0, 0))
-                painter.drawText(band, Qt.AlignmentFlag.AlignCenter, text)
+        paint_detections(painter, target, self.image.width(), self.result.detections,
+                         self.class_names, self.show_labels, self.show_scores)  # fmt: skip
 
     def _paint_stats(self, painter: QPainter) -> None:
         if not self.stats_lines:

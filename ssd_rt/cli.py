@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from ssd_rt.cli_errors import positive_int, run_command
+from ssd_rt.cli_errors import OneLineParser, positive_int, run_command
 from ssd_rt.errors import ConfigError
 
 STATUS_EVERY_S = 2.0  # headless live status line
@@ -32,13 +32,8 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, as every other bad input
-        raise ConfigError(message)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = _Parser(prog="ssd-rt", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="ssd-rt", description=__doc__.splitlines()[0])
     p.add_argument(
         "--source",
         required=True,

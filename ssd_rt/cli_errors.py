@@ -40,6 +40,13 @@ def require_writable_folder(folder: Path, what: str) -> None:
         raise ConfigError(f"cannot write {what} to {folder}: {existing} is not a writable folder")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are a ConfigError: one line and exit 1, as every bad input."""
+
+    def error(self, message: str):
+        raise ConfigError(message)
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1, else a message naming what was given."""
     try:

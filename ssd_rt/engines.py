@@ -36,3 +36,16 @@ def default_model(cwd_engines: Path = Path("engines")) -> Path:
         raise WeightsError(f"no model given and none in engines/ (the demo model {demo} is "
                            "missing); pass --model PATH")  # fmt: skip
     return demo
+
+
+def available_models(folders: tuple[Path, ...] = (Path("engines"), PACKAGE_ENGINES)) -> list[Path]:
+    """Every .engine / .onnx / .pt in the engines folders (for a model picker), newest first;
+    the FP16 ONNX that an engine is built from is left out (it is not run by itself)."""
+    found: dict[Path, Path] = {}
+    for folder in folders:
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if (p.suffix in (*MODEL_SUFFIXES, ".pt") and p.is_file()
+                        and not p.name.endswith("_fp16.onnx")):  # fmt: skip
+                    found.setdefault(p.resolve(), p)
+    return sorted(found.values(), key=lambda p: p.stat().st_mtime, reverse=True)

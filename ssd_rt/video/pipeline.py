@@ -66,6 +66,15 @@ class Pipeline:
         self._thread.start()
         return self
 
+    def add_sink(self, sink: Sink) -> None:
+        """Start handing results to `sink` too (from any thread; the next frame on)."""
+        self.sinks = [*self.sinks, sink]  # a new list: the inference thread iterates its own
+
+    def remove_sink(self, sink: Sink) -> None:
+        """Stop handing results to `sink`; the caller closes it (a frame in flight may still
+        reach it: a closed ThreadedSink ignores it)."""
+        self.sinks = [s for s in self.sinks if s is not sink]
+
     @property
     def done(self) -> bool:
         return self._done.is_set()
@@ -136,9 +145,10 @@ class Pipeline:
                 stats.set_dropped(self.source.dropped)
                 t1 = time.perf_counter()
                 lines = self._overlay_lines() if self.overlay else ()
+                sinks = self.sinks  # one list per batch (add_sink/remove_sink swap it)
                 for frame, dets in zip(frames, detections):
                     result = Result(frame, dets, lines)
-                    for sink in self.sinks:
+                    for sink in sinks:
                         sink.put(result)
                     if not self.renders_itself:
                         stats.add_displayed(frame.captured_at)

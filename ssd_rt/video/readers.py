@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -74,6 +75,21 @@ class CaptureReader(Reader):
         if self.capture is not None:
             self.capture.release()
             self.capture = None
+
+
+def find_cameras(max_probe: int = 4) -> list[int]:
+    """Camera indices present: /dev/video* on Linux (no device is opened), else the first
+    `max_probe` indices that open."""
+    if sys.platform.startswith("linux"):
+        names = (Path(p).name[len("video") :] for p in glob.glob("/dev/video*"))
+        return sorted(int(n) for n in names if n.isdigit())
+    found = []
+    for index in range(max_probe):
+        capture = cv2.VideoCapture(index)
+        if capture.isOpened():
+            found.append(index)
+        capture.release()
+    return found
 
 
 class CameraReader(CaptureReader):

@@ -59,6 +59,8 @@ class ThreadedSink(Sink):
         self._thread.start()
 
     def put(self, result: Result) -> None:
+        if self._closed:  # removed from a running pipeline and closed: a late frame is ignored
+            return
         if self.error is not None:
             raise self.error
         while self._thread.is_alive():  # waits when behind: backpressure, never a drop

@@ -50,6 +50,7 @@ class Frame:
     image_bgr: np.ndarray  # [H, W, 3] uint8
     index: int  # 0-based position among the frames this source delivered (decoded, for files)
     captured_at: float  # time.perf_counter() when the capture thread got it
+    epoch: int = 0  # seeks before this frame (a player drops results of an older epoch)
 
 
 def make_reader(text: str, *, demo_live: bool = True, demo_frames: int | None = None) -> Reader:

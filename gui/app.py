@@ -1,0 +1,92 @@
+"""`ssd-rt-gui [FILE]`: the desktop video detection player.
+
+    ssd-rt-gui                          # the window; open a file, camera or stream from it
+    ssd-rt-gui clip.mp4                 # opens and plays clip.mp4
+    ssd-rt-gui demo --model engines/my.engine --backend tensorrt
+
+Without --model it runs the newest model in engines/, else the shipped demo model. A FILE that
+cannot be opened is reported in the window; problems before there is a window (no PyQt6, no
+display, bad arguments) are one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ssd_rt.backends.base import BACKENDS
+from ssd_rt.cli_errors import OneLineParser, run_command
+from ssd_rt.errors import ConfigError, SSDRTError
+
+
+class MissingPart(SSDRTError):
+    """PyQt6 or a display is missing."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = OneLineParser(prog="ssd-rt-gui", description=__doc__.splitlines()[0])
+    p.add_argument("source", nargs="?", help="video file (or camera index, stream URL, demo)")
+    p.add_argument("--model", type=Path, help="engine, ONNX or checkpoint (default: engines/)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    return p.parse_args(argv)
+
+
+def check_display() -> None:
+    """One clear line instead of Qt's abort when there is no display to open a window on."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform or not sys.platform.startswith("linux"):
+        return  # an explicit platform (offscreen for screenshots, xcb, wayland) is the user's
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise MissingPart("no display found (DISPLAY is not set): run it on a desktop or under "
+                          "xvfb-run; for runs without a window use ssd-rt --headless")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.model is not None and not args.model.exists():
+        raise ConfigError(f"model not found: {args.model}")
+    try:
+        from PyQt6.QtCore import QSettings
+        from PyQt6.QtWidgets import QApplication
+    except ImportError as err:
+        raise MissingPart(f"the GUI needs PyQt6 ({err}); pip install 'ssd-rt[gui]'") from None
+    check_display()
+    from gui.window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ssd-rt")
+    app.setOrganizationName("ssd-rt")
+    window = MainWindow(settings=QSettings(), model=args.model, backend=args.backend,
+                        device=args.device)  # fmt: skip
+    if args.source:
+        window.open_source_text(args.source)
+    _close_on_ctrl_c(window)
+    window.show()
+    app.exec()
+    return 0
+
+
+def _close_on_ctrl_c(window) -> None:
+    """Ctrl-C in the terminal closes the window like its close button (a Python exception
+    inside the Qt event loop would abort instead); the timer lets Python see the signal."""
+    import signal
+
+    from PyQt6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+
+
+def entry() -> None:
+    logging.basicConfig(level=logging.WARNING, format="ssd-rt-gui: %(message)s")
+    sys.exit(run_command("ssd-rt-gui", main))
+
+
+if __name__ == "__main__":
+    entry()

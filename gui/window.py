@@ -402,6 +402,7 @@ class MainWindow(QMainWindow):
                 source.seek(seek_to)
         if play:
             source.play()
+        self.transport.set_playing(source.playing)
         self._start_run()
 
     def _start_run(self) -> None:

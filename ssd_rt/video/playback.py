@@ -64,6 +64,7 @@ class PlaybackSource(Source):
         self._commands: list[tuple] = []
         self._wake = threading.Condition()
         self._shown: Frame | None = None  # the newest frame delivered (for refresh)
+        self._seek_pending = False
 
     # -- commands (any thread) --
 
@@ -104,6 +105,8 @@ class PlaybackSource(Source):
             if self.seekable:  # the file loop runs the commands in the capture thread
                 if command[0] == "seek":  # a dragged slider: only the newest seek matters
                     self._commands = [c for c in self._commands if c[0] != "seek"]
+                    self._seek_pending = True  # frames read until the seek runs are stale
+                    self._drain()  # and so are those decoded ahead
                 self._commands.append(command)
                 self._wake.notify()
 
@@ -111,10 +114,12 @@ class PlaybackSource(Source):
 
     def _deliver(self, item) -> bool:
         if item is not _END:
-            self._shown = item
-            self.position = item.index
+            if self._seek_pending:
+                return True  # read before a seek that is about to run: never shown
             if self.live and not self._playing:
                 return True  # paused live source: read on, show nothing new
+            self._shown = item
+            self.position = item.index
             while not self.seekable and not self._playing:  # an image folder: wait for play
                 if self._stop.wait(POLL_S):
                     return False
@@ -132,6 +137,7 @@ class PlaybackSource(Source):
                 if not self._commands and (not self._playing or self.at_end):
                     self._wake.wait(POLL_S)
                 commands, self._commands = self._commands, []
+                self._seek_pending = False  # the newest seek is among these
             for command in commands:
                 due = self._run_command(command, due)
             if not self._playing or self.at_end:
@@ -170,14 +176,17 @@ class PlaybackSource(Source):
 
     def _seek_to(self, index: int) -> None:
         self.epoch += 1
-        while True:  # frames decoded before the seek are stale
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
+        self._drain()  # frames decoded before the seek are stale
         image = self.reader.seek(index)
         self.at_end = image is None
         if image is None:
             self._playing = False
             return
         self._deliver(Frame(image, index, time.perf_counter(), self.epoch))
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return

@@ -136,9 +136,11 @@ def main() -> int:
     work = sum(snap.stage_ms.get(k, 0.0) for k in ("preprocess", "infer", "postprocess"))
     print(f"\n2. live 30 FPS source at 720p for {args.live_seconds:g} s: "
           f"{pipeline.stats.frames} frames, {pipeline.stats.dropped} dropped (stale)")  # fmt: skip
-    print(f"  median capture-to-render latency {snap.latency_ms:.1f} ms against preprocess + "
-          f"infer + postprocess {work:.1f} ms: ratio {snap.latency_ms / work:.2f} "
-          f"(1.0 = no queueing; a frame waits at most one frame interval, 33 ms, for its turn)")
+    print(
+        f"  median capture-to-render latency {snap.latency_ms:.1f} ms against preprocess + "
+        f"infer + postprocess {work:.1f} ms: ratio {snap.latency_ms / work:.2f} "
+        f"(1.0 = no queueing; a frame waits at most one frame interval, 33 ms, for its turn)"
+    )
     print("  " + "; ".join(pipeline.stats.summary()[1:]))
     return 0
 

@@ -100,6 +100,10 @@ def test_open_play_pause_seek_and_step(qtbot, window, video):
     qtbot.waitUntil(lambda: window.last_result.frame.index == 59, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.transport.play.text() == "Play", timeout=WAIT_MS)
     assert window.pipeline is not None and not window.pipeline.done  # held, not ended
+    qtbot.keyClick(window.view, Qt.Key.Key_F)
+    assert window.isFullScreen() and window.fullscreen_action.isChecked()
+    qtbot.keyClick(window.view, Qt.Key.Key_F)
+    assert not window.isFullScreen()
     assert window.recent_files() == [str(video.resolve())]
 
 
@@ -173,7 +177,9 @@ def test_errors_are_messages_in_the_window_and_it_goes_on(qtbot, window, video, 
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"\x00garbage")
     window.load_model(broken, "onnxruntime")
+    assert window.progress.isVisible()  # loading runs in the background, with a busy bar
     qtbot.waitUntil(lambda: "model not loaded" in window.message.text(), timeout=WAIT_MS)
+    assert not window.progress.isVisible()
     shown = window.shown
     qtbot.waitUntil(lambda: window.shown > shown + 3, timeout=WAIT_MS)  # the old model runs on
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "x.avi"),
@@ -195,7 +201,8 @@ def test_dropping_a_file_opens_it_and_closing_joins_everything(qtbot, window, vi
                         lambda *a, **k: (str(tmp_path / "closing.mp4"), ""))  # fmt: skip
     window.record_action.trigger()
     qtbot.wait(500)
-    window.close()  # stops the run, finishes the recording, joins the threads
+    qtbot.keyClick(window.view, Qt.Key.Key_Q)  # quits: stops the run, finishes the
+    assert not window.isVisible()  # recording, joins the threads
     assert ssd_threads() == []
     assert count_frames(tmp_path / "closing.mp4") > 0
 

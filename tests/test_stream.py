@@ -7,6 +7,7 @@ tests skip with the reason.
 
 import shutil
 import subprocess
+import threading
 import time
 
 import pytest
@@ -110,6 +111,38 @@ def test_stream_that_does_not_come_back_ends_with_a_clear_error(tmp_path, slim_o
         assert pipeline.wait(30)
         pipeline.stop()
         assert "did not come back within 2 s; giving up" in str(pipeline.error)
+    finally:
+        server.kill()
+        server.wait()
+
+
+@pytest.mark.gui
+def test_the_player_window_says_when_a_stream_drops(tmp_path, qtbot):
+    pytest.importorskip("PyQt6.QtWidgets", reason="needs PyQt6 (pip install 'ssd-rt[gui]')")
+    from PyQt6.QtCore import QSettings
+
+    from gui.window import MainWindow
+    from ssd_rt.engines import DEMO_NAME, PACKAGE_ENGINES
+
+    video = write_video(tmp_path / "loop.mp4", 60, height=120, width=160)
+    url = f"http://127.0.0.1:{free_port()}/live.ts"
+    server = serve(video, url)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, model=PACKAGE_ENGINES / DEMO_NAME,
+                        backend="onnxruntime", device="cpu")  # fmt: skip
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        time.sleep(0.5)  # ffmpeg listening
+        window.open_source_text(url)
+        qtbot.waitUntil(lambda: window.shown >= 5, timeout=30_000)
+        assert not window.transport.slider.isEnabled()  # a stream cannot seek
+        server.kill()  # the stream drops: the window says so and reconnects
+        server.wait()
+        qtbot.waitUntil(lambda: "dropped; reconnecting" in window.message.text(), timeout=30_000)
+        assert window.message.kind == "notice"
+        window.close()
+        assert not [t for t in threading.enumerate() if t.name.startswith("ssd-rt-")]
     finally:
         server.kill()
         server.wait()

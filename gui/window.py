@@ -543,44 +543,44 @@ class MainWindow(QMainWindow):
     def toggle_recording(self, on: bool) -> None:
         from ssd_rt.video.sinks import VideoRecorder
 
-        if not on:
-            self._close_output("recorder", "recording")
-            return
-        if self.pipeline is None:
-            self.record_action.setChecked(False)
-            self.show_error("nothing to record yet: open a video, a camera or a stream first")
-            return
-        path = self._ask_save("Record video", ".mp4", "MP4 video", self._default_name(".mp4"))
-        if path is None:
-            self.record_action.setChecked(False)
-            return
-        self.recorder = VideoRecorder(path, self.source.fps or 30.0, self.detector.class_names)
-        self.pipeline.add_sink(self.recorder)
-        self.statusBar().showMessage(f"recording to {path}")
+        self._toggle_output(on, self.record_action, "recorder", "recording",
+                            ("Record video", ".mp4", "MP4 video"),
+                            lambda path: VideoRecorder(path, self.source.fps or 30.0,
+                                                       self.detector.class_names))  # fmt: skip
 
     def toggle_json(self, on: bool) -> None:
         from ssd_rt.video.sinks import JsonLinesWriter
 
+        names = self.detector.class_names if self.detector is not None else ()
+        self._toggle_output(on, self.json_action, "json_writer", "detections",
+                            ("Export detections", ".jsonl", "JSON lines"),
+                            lambda path: JsonLinesWriter(path, names))  # fmt: skip
+
+    def _toggle_output(self, on: bool, action: QAction, attribute: str, what: str,
+                       dialog: tuple[str, str, str], make_sink) -> None:  # fmt: skip
+        """Start one output (ask for a file, attach its sink to the run) or stop it (detach it,
+        finish the file); `dialog` is (title, suffix, kind of file)."""
         if not on:
-            self._close_output("json_writer", "detections")
+            self._close_output(attribute, what)
             return
         if self.pipeline is None:
-            self.json_action.setChecked(False)
-            self.show_error("nothing to export yet: open a video, a camera or a stream first")
+            action.setChecked(False)
+            self.show_error(f"no {what} yet: open a video, a camera or a stream first")
             return
-        path = self._ask_save("Export detections", ".jsonl", "JSON lines",
-                              self._default_name(".jsonl"))  # fmt: skip
-        if path is None:
-            self.json_action.setChecked(False)
+        title, suffix, kind = dialog
+        path = self._ask_save(title, suffix, kind, self._default_name(suffix))
+        sink = None
+        if path is not None:
+            try:
+                sink = make_sink(path)
+            except OSError as err:
+                self.show_error(f"cannot write {path}: {err.strerror}")
+        if sink is None:
+            action.setChecked(False)
             return
-        try:
-            self.json_writer = JsonLinesWriter(path, self.detector.class_names)
-        except OSError as err:
-            self.json_action.setChecked(False)
-            self.show_error(f"cannot write {path}: {err.strerror}")
-            return
-        self.pipeline.add_sink(self.json_writer)
-        self.statusBar().showMessage(f"writing detections to {path}")
+        setattr(self, attribute, sink)
+        self.pipeline.add_sink(sink)
+        self.statusBar().showMessage(f"writing {what} to {path}")
 
     def _close_output(self, attribute: str, what: str) -> None:
         """Detach a file sink and finish its file off the main thread."""

@@ -207,6 +207,34 @@ def test_dropping_a_file_opens_it_and_closing_joins_everything(qtbot, window, vi
     assert count_frames(tmp_path / "closing.mp4") > 0
 
 
+def test_camera_menu_lists_cameras_found_and_a_missing_one_is_a_message(qtbot, window,
+                                                                        monkeypatch):  # fmt: skip
+    monkeypatch.setattr("ssd_rt.video.readers.find_cameras", lambda: [7])
+    window._fill_camera_menu()
+    actions = window.camera_menu.actions()
+    assert [a.text() for a in actions] == ["Camera 7"]
+    actions[0].trigger()  # no camera 7 here: the window says so
+    qtbot.waitUntil(lambda: "camera 7 cannot be opened" in window.message.text(), timeout=WAIT_MS)
+    monkeypatch.setattr("ssd_rt.video.readers.find_cameras", lambda: [])
+    window._fill_camera_menu()
+    assert [a.text() for a in window.camera_menu.actions()] == ["(no cameras found)"]
+
+
+def test_recent_files_reopen(qtbot, window, video):
+    window._fill_recent_menu()
+    assert [a.text() for a in window.recent_menu.actions()] == ["(none yet)"]
+    window.open_source_text(str(video))
+    qtbot.waitUntil(lambda: window.shown >= 1, timeout=WAIT_MS)
+    window.open_source_text("demo")  # not a file: not a recent one
+    qtbot.waitUntil(lambda: window.source_text == "demo", timeout=WAIT_MS)
+    window._fill_recent_menu()
+    actions = window.recent_menu.actions()
+    assert [a.text() for a in actions] == [str(video.resolve())]
+    actions[0].trigger()
+    qtbot.waitUntil(lambda: window.source_text == str(video.resolve()), timeout=WAIT_MS)
+    assert window.source.seekable
+
+
 def test_a_live_source_plays_and_pauses_but_cannot_seek(qtbot, window):
     window.open_source_text("demo")
     qtbot.waitUntil(lambda: window.shown >= 3, timeout=WAIT_MS)

@@ -438,25 +438,40 @@ class MainWindow(QMainWindow):
     def toggle_play(self) -> None:
         if self.source is None:
             return
-        self.source.pause() if self.source.playing else self.source.play()
+        if self.source.playing:
+            self._pause_on_screen()
+        else:
+            self.source.play()
         self.transport.set_playing(self.source.playing)
+
+    def _pause_on_screen(self) -> None:
+        """Pause on the frame on screen: frames decoded ahead of it are dropped (a seek to it),
+        so the picture freezes where the user pressed and a step goes on from there."""
+        self.source.pause()
+        if self.source.seekable:
+            self.source.seek(self._on_screen())
+        self.transport.set_playing(False)
+
+    def _on_screen(self) -> int:
+        result = self.last_result
+        return result.frame.index if result is not None else max(self.source.position, 0)
 
     def step_forward(self) -> None:
         if self.source is not None and self.source.seekable:
-            self.source.pause()
+            if self.source.playing:
+                self._pause_on_screen()
             self.source.step()
-            self.transport.set_playing(False)
 
     def step_back(self) -> None:
         if self.source is not None and self.source.seekable:
             self.source.pause()
-            self.source.seek(max(self.source.position - 1, 0))
+            self.source.seek(max(self._on_screen() - 1, 0))
             self.transport.set_playing(False)
 
     def jump(self, seconds: float) -> None:
         if self.source is not None and self.source.seekable:
             frames = round(seconds * (self.source.fps or 30.0))
-            self.seek(max(self.source.position + frames, 0))
+            self.seek(max(self._on_screen() + frames, 0))
 
     def seek(self, index: int) -> None:
         if self.source is not None and self.source.seekable:

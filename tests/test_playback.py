@@ -89,7 +89,7 @@ def test_plays_to_the_end_holds_the_last_frame_and_play_starts_over(video):
     assert not source.running
 
 
-def test_file_rate_paces_frames_and_max_speed_does_not(video):
+def test_file_rate_paces_frames_at_the_files_fps(video):
     source = PlaybackSource(FileReader(video)).start()
     try:
         source.get(5)

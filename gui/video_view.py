@@ -1,9 +1,9 @@
 """The video widget: the newest frame, scaled to fit, with boxes, labels and stats painted over.
 
-Workers never touch it: a QTimer on the main thread takes the newest result from a
-`LatestResult` slot (DESIGN.md, 11) and repaints. The frame's pixels are copied into the QImage
-(`QImage.copy()`), so the numpy buffer may be reused or freed by the worker at once: no torn or
-blank frames.
+Workers never touch it: the main thread takes the newest result from a `ResultBridge`
+(gui/bridge.py; DESIGN.md, 11) when its queued signal arrives, and repaints. The frame's pixels
+are copied into the QImage (`QImage.copy()`), so the numpy buffer may be reused or freed by the
+worker at once: no torn or blank frames.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 
 Threads (DESIGN.md, 11): the capture thread owns the source, the inference thread owns the
 backend (preprocess, infer and postprocess on its device), each file sink owns its file, and a
-window only paints (it takes the newest result from a `LatestResult`). Stages overlap: while
+window only paints (it takes the newest result from a newest-only slot). Stages overlap: while
 the network runs on frame n, frame n+1 is decoded and frame n-1 is encoded.
 
 Batching: for ordered sources (files, image folders, the demo in file mode) the inference

@@ -184,7 +184,8 @@ class JsonLinesWriter(ThreadedSink):
 
 
 class LatestResult(Sink):
-    """The newest result for a window that paints at its own pace (stale ones are skipped)."""
+    """The newest result for a consumer that takes at its own pace (stale ones are skipped);
+    the Qt windows use gui.bridge.ResultBridge, the same slot with a signal."""
 
     def __init__(self) -> None:
         self.slot = LatestSlot()

@@ -23,30 +23,22 @@ from collections.abc import Callable
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from ssd_rt.errors import SSDRTError
-from ssd_rt.video.sinks import Result, Sink
+from ssd_rt.video.sinks import LatestResult, Result
 
 
-class ResultBridge(QObject, Sink):
+class ResultBridge(QObject, LatestResult):
+    """A `LatestResult` that also signals: `arrived` is emitted when a result lands in an empty
+    slot (a replaced one was already announced); `take()` gives the newest."""
+
     arrived = pyqtSignal()
 
     def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._result: Result | None = None
-        self.skipped = 0  # results replaced before the window took them
+        QObject.__init__(self)
+        LatestResult.__init__(self)
 
     def put(self, result: Result) -> None:  # inference thread
-        with self._lock:
-            pending = self._result is not None
-            self.skipped += pending
-            self._result = result
-        if not pending:
+        if not self.slot.put(result):
             self.arrived.emit()
-
-    def take(self) -> Result | None:  # main thread
-        with self._lock:
-            result, self._result = self._result, None
-        return result
 
 
 def one_line(err: BaseException) -> str:

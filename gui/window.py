@@ -92,7 +92,6 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.device = device
         self.model_path: Path | None = None
-        self.backend_name = backend
         self.detector = None
         self.source = None
         self.source_text: str | None = None
@@ -337,7 +336,6 @@ class MainWindow(QMainWindow):
             self.detector.backend.close()
         self.detector = detector
         self.model_path = path
-        self.backend_name = backend
         self.view.class_names = detector.class_names
         self.controls.set_class_names(detector.class_names)
         self.run_label.setText(f"{path.name} | {detector.backend.describe()}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -94,7 +95,7 @@ class PlaybackSource(Source):
         """Deliver the frame on screen again, so changed settings show while paused."""
         shown = self._shown
         if self.live and shown is not None:  # the slot is thread-safe; no capture-thread work
-            self._slot.put(Frame(shown.image_bgr, shown.index, time.perf_counter(), shown.epoch))
+            self._slot.put(replace(shown, captured_at=time.perf_counter()))
         elif not self.live:
             self._command("refresh")
 
@@ -164,14 +165,13 @@ class PlaybackSource(Source):
         name = command[0]
         if name == "play" and self.at_end:
             self._seek_to(0)
-            self._playing = self.at_end is False  # the end may have paused it meanwhile
+            self._playing = not self.at_end  # the end may have paused it meanwhile
         elif name == "step" and not self._playing and not self.at_end:
             self._next_frame()
         elif name == "seek":
             self._seek_to(command[1])
         elif name == "refresh" and self._shown is not None:
-            shown = self._shown
-            self._deliver(Frame(shown.image_bgr, shown.index, time.perf_counter(), shown.epoch))
+            self._deliver(replace(self._shown, captured_at=time.perf_counter()))
         return time.perf_counter() if name in ("play", "seek") else due
 
     def _seek_to(self, index: int) -> None:

@@ -79,12 +79,14 @@ class LatestSlot:
         self._cond = threading.Condition()
         self.dropped = 0
 
-    def put(self, item) -> None:
+    def put(self, item) -> bool:
+        """True when it replaced an item nobody took (a consumer has been told already)."""
         with self._cond:
-            if self._item is not None:
-                self.dropped += 1
+            replaced = self._item is not None
+            self.dropped += replaced
             self._item = item
             self._cond.notify()
+            return replaced
 
     def get(self, timeout: float):
         with self._cond:

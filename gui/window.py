@@ -323,9 +323,9 @@ class MainWindow(QMainWindow):
                 self._busy(None)
                 self.show_error(f"model not loaded: {text}")
 
-        self._job("model", work, lambda value: self._model_loaded(token, backend, *value), failed)
+        self._job("model", work, lambda value: self._model_loaded(token, *value), failed)
 
-    def _model_loaded(self, token: int, backend: str, path: Path, detector) -> None:
+    def _model_loaded(self, token: int, path: Path, detector) -> None:
         if token != self._model_token or self.closing:  # a newer choice, or the window closed
             detector.backend.close()
             return
@@ -388,6 +388,7 @@ class MainWindow(QMainWindow):
         self._busy(None)
         self._stop_run()
         self.source, self.source_text = source, text
+        self.last_result = None  # frame numbers now count in the new source
         if self.message.kind == "error":  # the failure it told of is over
             self.message.hide()
         self.transport.set_source(seekable=source.seekable, frames=source.frame_count or 0,
@@ -429,7 +430,7 @@ class MainWindow(QMainWindow):
         source = self.source
         if source is None:
             return None, True
-        return (source.position if source.seekable else None), source.playing
+        return (self._on_screen() if source.seekable else None), source.playing
 
     # -- playback --
 

@@ -268,3 +268,16 @@ def test_ssd_rt_gui_bad_start_is_one_line(args, drop, message):
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 1 and len(lines) == 1, run.stderr
     assert lines[0].startswith("ssd-rt-gui: error: ") and message in lines[0]
+
+
+def test_a_model_change_restarts_the_run_on_the_same_frame(qtbot, window, video):
+    open_paused(qtbot, window, video, 25)
+    old = window.detector
+    window.model_box.setCurrentIndex(window.model_box.count() - 1)  # not the loaded one
+    window.load_model(DEMO_MODEL, "onnxruntime")
+    qtbot.waitUntil(lambda: window.detector is not old, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.source is not None and window.last_result is not None,
+                    timeout=WAIT_MS)  # fmt: skip
+    assert window.last_result.frame.index == 25 and not window.source.playing
+    assert window.model_box.currentData() == str(DEMO_MODEL)
+    assert window.run_label.text().startswith("demo.onnx | onnxruntime on cpu")

@@ -25,7 +25,7 @@ import torch
 import ssd_rt
 from ssd_rt.backends.base import Backend, load_backend, resolve_device, synchronize
 from ssd_rt.checkpoint import load_model, save_checkpoint
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli_errors import comma_separated, run_command
 from ssd_rt.config import SSDConfig
 from ssd_rt.data.scenes import random_scene
 from ssd_rt.errors import ConfigError
@@ -140,7 +140,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    names = [n.strip() for n in args.backends.split(",") if n.strip()]
+    names = comma_separated(args.backends)
     unknown = [n for n in names if n not in BACKEND_NAMES]
     if unknown or not names:
         raise ConfigError(f"unknown backend(s) {unknown}; choose from {', '.join(BACKEND_NAMES)}")

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from ssd_rt.cli_errors import OneLineParser, positive_int, run_command
+from ssd_rt.cli_errors import OneLineParser, comma_separated, positive_int, run_command
 from ssd_rt.errors import ConfigError
 
 STATUS_EVERY_S = 2.0  # headless live status line
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"--reconnect-s must be 0 or more, got {args.reconnect_s}")
     check_output(args.record, (".mp4",), "--record", args.overwrite)
     check_output(args.json_out, (".jsonl", ".json"), "--json-out", args.overwrite)
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    classes = comma_separated(args.classes) if args.classes else None
     if args.classes is not None and not classes:
         raise ConfigError("--classes is empty; give class names separated by commas")
 

@@ -47,6 +47,11 @@ class OneLineParser(argparse.ArgumentParser):
         raise ConfigError(message)
 
 
+def comma_separated(text: str) -> list[str]:
+    """ "a, b,,c" -> ["a", "b", "c"]: the names of a comma-separated option, blanks dropped."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1, else a message naming what was given."""
     try:

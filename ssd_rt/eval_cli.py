@@ -16,7 +16,7 @@ import math
 import sys
 from pathlib import Path
 
-from ssd_rt.cli_errors import require_writable_folder, run_command
+from ssd_rt.cli_errors import comma_separated, require_writable_folder, run_command
 from ssd_rt.errors import ConfigError
 
 log = logging.getLogger("ssd_rt")
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from ssd_rt.data.spec import parse_data_spec
     from ssd_rt.evaluate import METRICS
 
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    metrics = comma_separated(args.metrics)
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
         raise ConfigError(f"--metrics takes {', '.join(METRICS)}; got {args.metrics!r}")

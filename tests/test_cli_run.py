@@ -1,6 +1,7 @@
 """`ssd-rt`: a headless run end to end, and every bad input as one line with a non-zero exit."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -146,3 +147,21 @@ def test_ctrl_c_ends_a_live_run_cleanly(tmp_path, slim_onnx):
     rows = [json.loads(line) for line in out_json.read_text().splitlines()]  # every line whole
     assert len(rows) >= 10
     assert count_frames(out_mp4) == len(rows)
+
+
+def test_ssd_rt_gui_without_pyqt6_says_how_to_install_it(tmp_path):
+    """A PyQt6 that cannot be imported (shadowed here) is one line naming the gui extra."""
+    fake = tmp_path / "PyQt6"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('No module named PyQt6.QtCore')\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "gui.app"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        timeout=60,
+    )
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 1 and len(lines) == 1, run.stderr
+    assert lines[0].startswith("ssd-rt-gui: error: the GUI needs PyQt6")
+    assert "pip install 'ssd-rt[gui]'" in lines[0]

@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean ffmpeg
+.PHONY: demo test lint bench clean ffmpeg tensorrt-api
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/postprocess.py
 	$(PY) benchmarks/dataloader.py
+
+# Re-record the TensorRT Python API that tests/test_tensorrt_api.py checks ssd_rt against (needs
+# PyPI and gcc; no GPU). Add a release here when ssd-rt starts to support it.
+TRT_RELEASES := 10.0.1 10.16.1.11 11.0.0.114 11.4.0.106
+tensorrt-api: $(STAMP)
+	$(PY) tools/dump_tensorrt_api.py $(TRT_RELEASES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -74,10 +74,14 @@ class Backend(abc.ABC):
 
 
 def resolve_device(name: str | torch.device) -> torch.device:
-    """ "auto" -> cuda when available else cpu; "cuda" without a GPU is a ConfigError."""
+    """ "auto" -> cuda when available else cpu; "cuda" without a GPU is a ConfigError.
+
+    A CUDA device always comes back with its index ("cuda" -> cuda:<current>): tensors report
+    theirs (cuda:0 != cuda), and torch.cuda.set_device / torch.cuda.device refuse none.
+    """
     text = str(name)
     if text == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        text = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(text)
     except RuntimeError:
@@ -86,6 +90,15 @@ def resolve_device(name: str | torch.device) -> torch.device:
         raise ConfigError(f"unsupported device {text!r}; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {text!r} was asked for but no CUDA device is available")
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if device.index is None:
+            return torch.device("cuda", torch.cuda.current_device())
+        if device.index >= count:
+            raise ConfigError(
+                f"device {text!r} was asked for but this machine has {count} CUDA device(s): "
+                f"cuda:0..cuda:{count - 1}"
+            )
     return device
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -30,6 +31,9 @@ from ssd_rt.export.tensorrt import (
     sha256_of,
 )
 from ssd_rt.model_info import ModelInfo
+
+if TYPE_CHECKING:
+    import tensorrt as trt
 
 log = logging.getLogger("ssd_rt")
 
@@ -49,7 +53,7 @@ class TensorRTBackend(Backend):
         reason = mismatch(sidecar, runtime_identity(device))
         engine = None
         if reason is None:
-            engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+            engine = self._deserialize(engine_path, device)
             if engine is None:
                 reason = "an engine TensorRT could not deserialize"
         if engine is None:
@@ -71,9 +75,10 @@ class TensorRTBackend(Backend):
                 fp16=sidecar.get("precision") == "fp16",
             )
             sidecar = read_sidecar(engine_path)
-            engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+            engine = self._deserialize(engine_path, device)
             if engine is None:
                 raise WeightsError(f"TensorRT could not deserialize the rebuilt {engine_path.name}")
+        check_engine_io(engine, engine_path)
         self.engine = engine
         self.engine_path = engine_path
         self.rebuilt = reason is not None
@@ -112,10 +117,17 @@ class TensorRTBackend(Backend):
             )
         return cls(engine_path, device)
 
-    def _context(self):
+    def _deserialize(self, engine_path: Path, device: torch.device) -> trt.ICudaEngine | None:
+        with torch.cuda.device(device):  # an engine lives on the device current when it loads
+            return self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+
+    def _context(self) -> trt.IExecutionContext:
         context = getattr(self._local, "context", None)
         if context is None:
-            context = self.engine.create_execution_context()
+            with torch.cuda.device(self.device):
+                context = self.engine.create_execution_context()
+            if context is None:
+                raise RuntimeError("TensorRT could not create an execution context (GPU memory?)")
             self._local.context = context
         return context
 
@@ -131,10 +143,12 @@ class TensorRTBackend(Backend):
             dtype=torch.float32,
             device=self.device,
         )
-        context.set_input_shape(INPUT_NAME, tuple(x.shape))
-        context.set_tensor_address(INPUT_NAME, x.data_ptr())
-        context.set_tensor_address(OUTPUT_NAMES[0], loc.data_ptr())
-        context.set_tensor_address(OUTPUT_NAMES[1], logits.data_ptr())
+        # check_images kept the batch within the profile, so a False here is a broken engine.
+        if not context.set_input_shape(INPUT_NAME, tuple(x.shape)):
+            raise RuntimeError(f"TensorRT refused input shape {tuple(x.shape)}")
+        for name, tensor in ((INPUT_NAME, x), (OUTPUT_NAMES[0], loc), (OUTPUT_NAMES[1], logits)):
+            if not context.set_tensor_address(name, tensor.data_ptr()):
+                raise RuntimeError(f"TensorRT refused the address of tensor {name!r}")
         current = torch.cuda.current_stream(self.device)
         self.stream.wait_stream(current)  # x was produced on the caller's stream
         if not context.execute_async_v3(self.stream.cuda_stream):
@@ -147,3 +161,26 @@ class TensorRTBackend(Backend):
     def close(self) -> None:
         self._local = threading.local()
         self.engine = None
+
+
+def check_engine_io(engine: trt.ICudaEngine, engine_path: Path) -> None:
+    """The engine has ssd-rt's named float32 I/O: one input `images`, outputs `loc`, `logits`."""
+    import tensorrt as trt
+
+    io = {}
+    for i in range(engine.num_io_tensors):
+        name = engine.get_tensor_name(i)
+        io[name] = (engine.get_tensor_mode(name), engine.get_tensor_dtype(name))
+    expected = {INPUT_NAME: trt.TensorIOMode.INPUT}
+    expected.update({name: trt.TensorIOMode.OUTPUT for name in OUTPUT_NAMES})
+    if set(io) != set(expected) or any(io[n][0] != mode for n, mode in expected.items()):
+        raise WeightsError(
+            f"{engine_path.name} is not an ssd-rt engine: its tensors are {sorted(io)}, "
+            f"expected input {INPUT_NAME!r} and outputs {', '.join(map(repr, OUTPUT_NAMES))}"
+        )
+    wrong = [name for name, (_, dtype) in io.items() if dtype != trt.DataType.FLOAT]
+    if wrong:
+        raise WeightsError(
+            f"{engine_path.name}: tensors {wrong} are not float32; ssd-rt engines keep float32 "
+            "inputs and outputs (rebuild it with ssd-rt-export)"
+        )

@@ -27,7 +27,6 @@ from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES, read_onnx_info
 log = logging.getLogger("ssd_rt")
 
 SIDECAR_FORMAT = "ssd-rt-engine/1"
-TIMING_CACHE_NAME = "ssd-rt.timing.cache"
 DEFAULT_WORKSPACE_GIB = 2.0
 
 
@@ -114,58 +113,34 @@ def build_engine(
             f"TensorRT {trt.__version__} builds FP16 only from an FP16 graph: export with --fp16"
         )
 
-    torch.cuda.set_device(device)
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    flags = 0
-    if graph_fp16:
-        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
-    network = builder.create_network(flags)
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse(onnx_path.read_bytes(), str(onnx_path)):
-        errors = [parser.get_error(i) for i in range(parser.num_errors)]
-        first = errors[0]
-        raise EngineBuildError(
-            f"TensorRT cannot parse {onnx_path.name}: node {first.node()} "
-            f"'{first.node_name()}' ({first.node_operator()}): {first.desc()}"
-            + (f" (+{len(errors) - 1} more errors)" if len(errors) > 1 else "")
+    identity = runtime_identity(device)
+    cache_path = timing_cache or engine_path.parent / timing_cache_name(identity)
+    # TensorRT builds on the current CUDA device: make it ours for the build, then restore it.
+    with torch.cuda.device(device):
+        engine_bytes, cache_bytes = _serialize(
+            trt,
+            onnx_path,
+            cache_path,
+            opt=opt,
+            max_batch=max_batch,
+            size=info.input_size,
+            flag_fp16=fp16 and not graph_fp16,
+            strongly_typed=graph_fp16,
+            workspace_gib=workspace_gib,
         )
-
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
-    if fp16 and not graph_fp16:
-        config.set_flag(trt.BuilderFlag.FP16)  # TensorRT 10 path on a float32 graph
-    size = info.input_size
-    profile = builder.create_optimization_profile()
-    profile.set_shape(
-        INPUT_NAME, (1, 3, size, size), (opt, 3, size, size), (max_batch, 3, size, size)
-    )
-    config.add_optimization_profile(profile)
-
-    cache_path = timing_cache or engine_path.parent / TIMING_CACHE_NAME
-    cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
-    config.set_timing_cache(cache, ignore_mismatch=False)
-
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise EngineBuildError(
-            f"TensorRT failed to build an engine from {onnx_path.name} (see its log above)"
-        )
-    engine_bytes = bytes(serialized)
     atomic_write_bytes(engine_path, lambda f: f.write(engine_bytes))
-    new_cache = bytes(config.get_timing_cache().serialize())
-    atomic_write_bytes(cache_path, lambda f: f.write(new_cache))
+    atomic_write_bytes(cache_path, lambda f: f.write(cache_bytes))
 
     precision = "fp16" if (fp16 or graph_fp16) else "fp32"
     sidecar = {
         "format": SIDECAR_FORMAT,
-        **runtime_identity(device),
+        **identity,
         "precision": precision,
         "input_name": INPUT_NAME,
         "output_names": list(OUTPUT_NAMES),
-        "input_shape_min": [1, 3, size, size],
-        "input_shape_opt": [opt, 3, size, size],
-        "input_shape_max": [max_batch, 3, size, size],
+        "input_shape_min": [1, 3, info.input_size, info.input_size],
+        "input_shape_opt": [opt, 3, info.input_size, info.input_size],
+        "input_shape_max": [max_batch, 3, info.input_size, info.input_size],
         "num_priors": info.config.priors.num_priors,
         "class_names": list(info.class_names),
         "model_config": config_to_dict(info.config),
@@ -176,3 +151,69 @@ def build_engine(
     text = json.dumps(sidecar, indent=2)
     atomic_write_bytes(sidecar_path(engine_path), lambda f: f.write(text.encode()))
     return engine_path
+
+
+def timing_cache_name(identity: dict[str, str]) -> str:
+    """One timing cache per TensorRT version and compute capability: TensorRT refuses a cache
+    from another version or GPU, so a shared name would make each machine discard the other's."""
+    return (
+        f"ssd-rt.trt{identity['tensorrt_version']}.sm{identity['compute_capability']}.timing.cache"
+    )
+
+
+def _serialize(
+    trt,
+    onnx_path: Path,
+    cache_path: Path,
+    *,
+    opt: int,
+    max_batch: int,
+    size: int,
+    flag_fp16: bool,
+    strongly_typed: bool,
+    workspace_gib: float,
+) -> tuple[bytes, bytes]:
+    """Parse and build on the current CUDA device: (engine bytes, updated timing cache bytes)."""
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    flags = 0
+    if strongly_typed:
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_path.read_bytes(), str(onnx_path)):
+        errors = [parser.get_error(i) for i in range(parser.num_errors)]
+        if not errors:
+            raise EngineBuildError(f"TensorRT cannot parse {onnx_path.name} (see its log above)")
+        first = errors[0]
+        raise EngineBuildError(
+            f"TensorRT cannot parse {onnx_path.name}: node {first.node()} "
+            f"'{first.node_name()}' ({first.node_operator()}): {first.desc()}"
+            + (f" (+{len(errors) - 1} more errors)" if len(errors) > 1 else "")
+        )
+
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
+    if flag_fp16:
+        # 11 removed the flag; build_engine refuses FP16 from a float32 graph there.
+        config.set_flag(trt.BuilderFlag.FP16)  # TensorRT 10 only
+    profile = builder.create_optimization_profile()
+    profile.set_shape(
+        INPUT_NAME, (1, 3, size, size), (opt, 3, size, size), (max_batch, 3, size, size)
+    )
+    config.add_optimization_profile(profile)
+
+    cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
+    if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
+        # A cache is only a speed-up: one TensorRT does not take is replaced, never fatal.
+        log.warning(
+            "timing cache %s does not fit this TensorRT or GPU; starting a new one", cache_path.name
+        )
+        config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
+
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EngineBuildError(
+            f"TensorRT failed to build an engine from {onnx_path.name} (see its log above)"
+        )
+    return bytes(serialized), bytes(config.get_timing_cache().serialize())

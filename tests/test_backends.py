@@ -135,6 +135,20 @@ def test_onnx_that_is_not_an_ssd_rt_model(tmp_path):
         load_backend(path, device="cpu")
 
 
+def test_onnx_whose_metadata_disagrees_with_its_graph(slim_onnx, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(str(slim_onnx))
+    for prop in model.metadata_props:  # 3 class names -> 2: the graph still has 4 logits
+        if prop.key == "ssd_rt.class_names":
+            prop.value = '["circle", "square"]'
+        if prop.key == "ssd_rt.config":
+            prop.value = prop.value.replace('"num_classes": 4', '"num_classes": 3')
+    path = tmp_path / "edited.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(WeightsError, match=r"outputs \[\[8732, 4\], \[8732, 4\]\] .* 3 classes"):
+        load_backend(path, "onnxruntime", "cpu")
+
+
 def test_wrong_backend_for_the_file(slim_onnx, slim_checkpoint):
     with pytest.raises(ConfigError, match="the torch backend runs checkpoints"):
         load_backend(slim_onnx, "torch", "cpu")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -36,13 +35,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def check_display() -> None:
-    """One clear line instead of Qt's abort when there is no display to open a window on."""
-    platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if platform or not sys.platform.startswith("linux"):
-        return  # an explicit platform (offscreen for screenshots, xcb, wayland) is the user's
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise MissingPart("no display found (DISPLAY is not set): run it on a desktop or under "
-                          "xvfb-run; for runs without a window use ssd-rt --headless")  # fmt: skip
+    """One clear line instead of Qt's abort when no window can open here."""
+    from gui.display import window_problem
+
+    problem = window_problem()
+    if problem is not None:
+        raise MissingPart(f"{problem}: run it on a desktop or under xvfb-run; for runs "
+                          "without a window use ssd-rt --headless")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,12 +92,14 @@ def check_output(path: Path | None, suffixes: tuple[str, ...], what: str, overwr
     require_writable_folder(path.parent, what)
 
 
-def has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
-        return False
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+def window_problem() -> str | None:
+    """None when the viewer window can open, else why not: ssd-rt then runs headless."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform in ("offscreen", "minimal"):
+        return f"QT_QPA_PLATFORM={platform} shows no window"
+    from gui.display import window_problem as qt_window_problem  # imports no Qt
+
+    return qt_window_problem()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,8 +139,8 @@ def _run(args: argparse.Namespace, source, detector) -> int:
     from ssd_rt.video.sinks import JsonLinesWriter, VideoRecorder
 
     headless = args.headless
-    if not headless and not has_display():
-        print("ssd-rt: no display found; running headless", file=sys.stderr)
+    if not headless and (problem := window_problem()) is not None:
+        print(f"ssd-rt: no window ({problem}); running headless", file=sys.stderr)
         headless = True
     viewer = None
     if not headless:

@@ -13,7 +13,12 @@ import torch
 from ssd_rt.backends import load_backend
 from ssd_rt.data.scenes import random_scene
 from ssd_rt.errors import ShapeError, WeightsError
-from ssd_rt.export.tensorrt import build_engine, sidecar_path
+from ssd_rt.export.tensorrt import (
+    build_engine,
+    runtime_identity,
+    sidecar_path,
+    timing_cache_name,
+)
 from ssd_rt.preprocess import preprocess
 
 pytestmark = [pytest.mark.tensorrt, pytest.mark.gpu]
@@ -24,6 +29,7 @@ def engine(slim_onnx_fp16, tmp_path):
     onnx_path = tmp_path / "slim.onnx"
     shutil.copy(slim_onnx_fp16, onnx_path)
     engine_path = tmp_path / "slim.engine"
+    # An un-indexed device, as users and the trainer pass it: the build makes it current itself.
     build_engine(onnx_path, engine_path, device=torch.device("cuda"), max_batch=4)
     return engine_path
 
@@ -32,6 +38,8 @@ def test_engine_matches_pytorch_within_fp16(engine, slim_checkpoint):
     sidecar = json.loads(sidecar_path(engine).read_text())
     assert sidecar["precision"] == "fp16" and sidecar["input_shape_max"][0] == 4
     assert engine.read_bytes()[:4] != b'{"fo'  # nothing prepended: the file is TensorRT's bytes
+    cache = engine.parent / timing_cache_name(runtime_identity(torch.device("cuda", 0)))
+    assert cache.stat().st_size > 0  # kept beside the engine for the next build
     images, _ = preprocess([random_scene(s) for s in range(2)])
     reference = load_backend(slim_checkpoint, "torch", "cpu")
     trt_backend = load_backend(engine, "tensorrt", "cuda")

@@ -173,3 +173,35 @@ def test_a_pipeline_takes_and_drops_a_sink_while_running(tmp_path, slim_onnx, vi
     assert frames and frames == sorted(frames) and frames[0] >= 10
     assert pipeline.error is None
     assert not [t for t in threading.enumerate() if t.name.startswith("ssd-rt-")]
+
+
+def test_frames_shown_again_while_paused_reach_the_window_but_not_the_files(tmp_path, slim_onnx,
+                                                                            video):  # fmt: skip
+    detector = Detector(load_backend(slim_onnx, "onnxruntime", "cpu", threads=1), conf=0.3)
+    source = PlaybackSource(FileReader(video)).start()
+    window = LatestResult()
+    pipeline = Pipeline(source, detector, [window], batch=1).start()
+    deadline = time.monotonic() + 10
+
+    def shown() -> tuple[int, bool]:
+        while (r := window.take()) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        return r.frame.index, r.frame.repeat
+
+    try:
+        source.seek(5)
+        while shown() != (5, False):
+            pass
+        writer = JsonLinesWriter(tmp_path / "paused.jsonl", detector.class_names)
+        pipeline.add_sink(writer)
+        source.refresh()  # new thresholds on the paused frame: shown again, as a repeat
+        assert shown() == (5, True)
+        source.step()
+        assert shown() == (6, False)
+        pipeline.remove_sink(writer)
+        writer.close()
+    finally:
+        pipeline.stop()
+    rows = [json.loads(line) for line in (tmp_path / "paused.jsonl").read_text().splitlines()]
+    assert [r["frame"] for r in rows] == [6]  # frame 5 is not written again by the refresh

@@ -95,7 +95,7 @@ class PlaybackSource(Source):
         """Deliver the frame on screen again, so changed settings show while paused."""
         shown = self._shown
         if self.live and shown is not None:  # the slot is thread-safe; no capture-thread work
-            self._slot.put(replace(shown, captured_at=time.perf_counter()))
+            self._slot.put(replace(shown, captured_at=time.perf_counter(), repeat=True))
         elif not self.live:
             self._command("refresh")
 
@@ -171,7 +171,7 @@ class PlaybackSource(Source):
         elif name == "seek":
             self._seek_to(command[1])
         elif name == "refresh" and self._shown is not None:
-            self._deliver(replace(self._shown, captured_at=time.perf_counter()))
+            self._deliver(replace(self._shown, captured_at=time.perf_counter(), repeat=True))
         return time.perf_counter() if name in ("play", "seek") else due
 
     def _seek_to(self, index: int) -> None:

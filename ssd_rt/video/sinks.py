@@ -61,6 +61,8 @@ class ThreadedSink(Sink):
     def put(self, result: Result) -> None:
         if self._closed:  # removed from a running pipeline and closed: a late frame is ignored
             return
+        if result.frame.repeat:  # the window shows it again; a file must not hold it twice
+            return
         if self.error is not None:
             raise self.error
         while self._thread.is_alive():  # waits when behind: backpressure, never a drop

@@ -51,6 +51,7 @@ class Frame:
     index: int  # 0-based position among the frames this source delivered (decoded, for files)
     captured_at: float  # time.perf_counter() when the capture thread got it
     epoch: int = 0  # seeks before this frame (a player drops results of an older epoch)
+    repeat: bool = False  # delivered again (new thresholds while paused): outputs have it already
 
 
 def make_reader(text: str, *, demo_live: bool = True, demo_frames: int | None = None) -> Reader:

@@ -24,7 +24,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 API_DIR = Path(__file__).parent / "data" / "tensorrt_api"
-SOURCES = (ROOT / "ssd_rt" / "export" / "tensorrt.py", ROOT / "ssd_rt" / "backends" / "tensorrt.py")
+SOURCES = tuple(
+    ROOT / "ssd_rt" / name
+    for name in ("export/tensorrt.py", "export/progress.py", "backends/tensorrt.py")
+)
 TRT10_ONLY = "TensorRT 10 only"
 RELEASES = sorted(p.stem for p in API_DIR.glob("*.json"))
 
@@ -216,10 +219,29 @@ class Checker:
             if TRT10_ONLY in line and self.api.major >= 11:
                 continue
             where = f"{self.source.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.ClassDef):
+                self.check_overrides(node, where, report)
             if isinstance(node, ast.Attribute):
                 self.check_attribute(node, where, report)
             if isinstance(node, ast.Call):
                 self.check_call(node, where, report)
+
+    def check_overrides(self, node: ast.ClassDef, where: str, report: Report) -> None:
+        """A subclass of a TensorRT interface (IProgressMonitor, ILogger): each public method
+        must override one of the base's, or TensorRT never calls it."""
+        for base in node.bases:
+            kind = self.typeof(base)
+            if kind is None or kind[0] != "class":
+                continue
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and not item.name.startswith("_"):
+                    label = f"{kind[1]}.{item.name} (override)"
+                    report.checked.add(label)
+                    if self.api.member(kind[1], item.name) is None:
+                        report.errors.append(
+                            f"{where}: {label} is not a method of {kind[1]} in TensorRT "
+                            f"{self.api.version}, so TensorRT never calls it"
+                        )
 
     def check_attribute(self, node: ast.Attribute, where: str, report: Report) -> None:
         owner = self.typeof(node.value)
@@ -307,6 +329,10 @@ def test_every_tensorrt_call_exists_in_the_release(release):
         "ICudaEngine.get_tensor_dtype()",
         "TensorIOMode.OUTPUT",
         "DataType.FLOAT",
+        "IBuilderConfig.progress_monitor",
+        "IProgressMonitor.phase_start (override)",
+        "IProgressMonitor.step_complete (override)",
+        "IProgressMonitor.phase_finish (override)",
     }, sorted(report.checked)
 
 
@@ -329,6 +355,9 @@ def test_the_check_catches_what_a_release_does_not_have(tmp_path):
         "    context = engine.create_execution_context()\n"
         "    index = engine.get_binding_index('images')\n"
         "    context.execute_async_v2([0, 0], 0)\n"
+        "class Monitor(trt.IProgressMonitor):\n"
+        "    def phase_started(self, name, parent, steps):\n"
+        "        pass\n"
     )
     newest = Api(API_DIR / f"{RELEASES[-1]}.json")
     assert newest.major >= 11
@@ -340,5 +369,6 @@ def test_the_check_catches_what_a_release_does_not_have(tmp_path):
         "IBuilderConfig.set_timing_cache() with 1 positional and keywords ['ignore']",
         "ICudaEngine.get_binding_index does not exist",
         "IExecutionContext.execute_async_v2 does not exist",
+        "IProgressMonitor.phase_started (override) is not a method of IProgressMonitor",
     ):
         assert expected in errors, errors

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import torch
 from ssd_rt.checkpoint import atomic_write_bytes, config_to_dict
 from ssd_rt.errors import ConfigError, SSDRTError, WeightsError
 from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES, read_onnx_info
+from ssd_rt.export.progress import BuildProgress, logging_reporter, tensorrt_monitor
 
 log = logging.getLogger("ssd_rt")
 
@@ -95,8 +97,12 @@ def build_engine(
     fp16: bool = True,
     workspace_gib: float = DEFAULT_WORKSPACE_GIB,
     timing_cache: Path | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> Path:
-    """Build `engine_path` (and its sidecar) from `onnx_path` on `device`."""
+    """Build `engine_path` (and its sidecar) from `onnx_path` on `device`.
+
+    `progress(fraction, phase)` hears TensorRT's build progress; by default a log line every
+    10 s says how far the build is."""
     import tensorrt as trt
 
     onnx_path, engine_path = Path(onnx_path), Path(engine_path)
@@ -127,6 +133,7 @@ def build_engine(
             flag_fp16=fp16 and not graph_fp16,
             strongly_typed=graph_fp16,
             workspace_gib=workspace_gib,
+            progress=BuildProgress(progress or logging_reporter(engine_path.name)),
         )
     atomic_write_bytes(engine_path, lambda f: f.write(engine_bytes))
     atomic_write_bytes(cache_path, lambda f: f.write(cache_bytes))
@@ -172,6 +179,7 @@ def _serialize(
     flag_fp16: bool,
     strongly_typed: bool,
     workspace_gib: float,
+    progress: BuildProgress,
 ) -> tuple[bytes, bytes]:
     """Parse and build on the current CUDA device: (engine bytes, updated timing cache bytes)."""
     logger = trt.Logger(trt.Logger.WARNING)
@@ -202,6 +210,8 @@ def _serialize(
         INPUT_NAME, (1, 3, size, size), (opt, 3, size, size), (max_batch, 3, size, size)
     )
     config.add_optimization_profile(profile)
+    monitor = tensorrt_monitor(progress)  # referenced here until the build returns
+    config.progress_monitor = monitor
 
     cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
     if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):

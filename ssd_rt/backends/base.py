@@ -59,6 +59,14 @@ class Backend(abc.ABC):
                 f"(max {self.max_batch}); rebuild the engine with a larger --max-batch"
             )
 
+    def empty_outputs(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """float32 (loc [B, P, 4], logits [B, P, C]) on self.device, for a runtime that writes
+        its outputs into buffers it is given (TensorRT, ONNX Runtime's IO binding)."""
+        priors, classes = self.info.config.priors.num_priors, self.info.config.num_classes
+        loc = torch.empty((batch, priors, 4), dtype=torch.float32, device=self.device)
+        logits = torch.empty((batch, priors, classes), dtype=torch.float32, device=self.device)
+        return loc, logits
+
     @abc.abstractmethod
     def infer(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images [B, 3, S, S] -> (loc [B, P, 4], logits [B, P, C]), float32 on self.device."""

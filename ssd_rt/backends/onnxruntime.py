@@ -70,11 +70,7 @@ class OnnxRuntimeBackend(Backend):
         and the CPU one no numpy copies. The same code runs on both."""
         self.check_images(images)
         x = images.detach().to(self.device, torch.float32).contiguous()
-        config = self.info.config
-        loc = torch.empty((x.shape[0], config.priors.num_priors, 4), device=self.device)
-        logits = torch.empty(
-            (x.shape[0], config.priors.num_priors, config.num_classes), device=self.device
-        )
+        loc, logits = self.empty_outputs(x.shape[0])
         binding = self.session.io_binding()
         where = (self.device.type, self.device.index or 0)
         binding.bind_input(INPUT_NAME, *where, np.float32, tuple(x.shape), x.data_ptr())

@@ -135,14 +135,7 @@ class TensorRTBackend(Backend):
         self.check_images(images)
         context = self._context()
         x = images.to(self.device, torch.float32, non_blocking=True).contiguous()
-        batch = x.shape[0]
-        num_priors = self.info.config.priors.num_priors
-        loc = torch.empty((batch, num_priors, 4), dtype=torch.float32, device=self.device)
-        logits = torch.empty(
-            (batch, num_priors, self.info.config.num_classes),
-            dtype=torch.float32,
-            device=self.device,
-        )
+        loc, logits = self.empty_outputs(x.shape[0])
         # check_images kept the batch within the profile, so a False here is a broken engine.
         if not context.set_input_shape(INPUT_NAME, tuple(x.shape)):
             raise RuntimeError(f"TensorRT refused input shape {tuple(x.shape)}")

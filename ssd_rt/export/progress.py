@@ -105,29 +105,26 @@ def tensorrt_monitor(progress: BuildProgress):
     """`progress` as the trt.IProgressMonitor that `config.progress_monitor` takes."""
     import tensorrt as trt
 
+    def never_raise(call, *args, fallback=None):
+        # An exception escaping into TensorRT's builder thread would end the process: report
+        # it in the log and let the build go on.
+        try:
+            return call(*args)
+        except Exception as err:
+            log.warning("build progress: %s", err)
+            return fallback
+
     class Monitor(trt.IProgressMonitor):
         def __init__(self) -> None:
             trt.IProgressMonitor.__init__(self)  # pybind11 needs the base initialised
 
-        # An exception escaping into TensorRT's builder thread would end the process: report
-        # problems in the log and let the build go on.
         def phase_start(self, phase_name, parent_phase, num_steps) -> None:
-            try:
-                progress.phase_start(phase_name, parent_phase, num_steps)
-            except Exception as err:
-                log.warning("build progress: %s", err)
+            never_raise(progress.phase_start, phase_name, parent_phase, num_steps)
 
         def step_complete(self, phase_name, step) -> bool:
-            try:
-                return progress.step_complete(phase_name, step)
-            except Exception as err:
-                log.warning("build progress: %s", err)
-                return True
+            return never_raise(progress.step_complete, phase_name, step, fallback=True)
 
         def phase_finish(self, phase_name) -> None:
-            try:
-                progress.phase_finish(phase_name)
-            except Exception as err:
-                log.warning("build progress: %s", err)
+            never_raise(progress.phase_finish, phase_name)
 
     return Monitor()

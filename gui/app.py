@@ -28,7 +28,7 @@ class MissingPart(SSDRTError):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = OneLineParser(prog="ssd-rt-gui", description=__doc__.splitlines()[0])
     p.add_argument("source", nargs="?", help="video file (or camera index, stream URL, demo)")
-    p.add_argument("--model", type=Path, help="engine, ONNX or checkpoint (default: engines/)")
+    p.add_argument("--model", help="engine, ONNX or checkpoint, or coco (default: engines/)")
     p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     return p.parse_args(argv)
@@ -46,7 +46,10 @@ def check_display() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.model is not None and not args.model.exists():
+    from ssd_rt.pretrained import MODEL_NAMES
+
+    model = Path(args.model) if args.model is not None else None
+    if model is not None and args.model not in MODEL_NAMES and not model.exists():
         raise ConfigError(f"model not found: {args.model}")
     try:
         from PyQt6.QtCore import QSettings
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ssd-rt")
     app.setOrganizationName("ssd-rt")
-    window = MainWindow(settings=QSettings(), model=args.model, backend=args.backend,
+    window = MainWindow(settings=QSettings(), model=model, backend=args.backend,
                         device=args.device)  # fmt: skip
     if args.source:
         window.open_source_text(args.source)

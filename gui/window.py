@@ -279,8 +279,11 @@ class MainWindow(QMainWindow):
         from ssd_rt.engines import available_models
 
         self.model_box.clear()
-        for path in available_models():
+        models = available_models()
+        for path in models:
             self.model_box.addItem(path.name, str(path))
+        if not any(p.name == "coco.onnx" for p in models):  # converted on first use
+            self.model_box.addItem("coco (torchvision COCO SSD300)", "coco")
         self.model_box.addItem("Other model…", None)
 
     def _model_chosen(self, index: int) -> None:
@@ -299,13 +302,15 @@ class MainWindow(QMainWindow):
         """Load (or build) the model off the main thread; the run restarts with it."""
         from ssd_rt.backends.base import load_backend
         from ssd_rt.engines import default_model
+        from ssd_rt.pretrained import resolve_model
         from ssd_rt.video.detector import Detector
 
         conf, iou = self.controls.conf.value(), self.controls.iou.value()
         device = self.device
 
         def work():
-            model = path if path is not None else default_model()
+            # "coco" downloads and converts on first use (a minute or more): off the main thread.
+            model = resolve_model(path) if path is not None else default_model()
             backend_object = load_backend(model, backend, device)
             try:
                 return model, Detector(backend_object, conf=conf, iou=iou)

@@ -126,7 +126,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--backends", default="torch,onnxruntime", help="comma list of " + ", ".join(BACKEND_NAMES)
     )
     parser.add_argument(
-        "--model", type=Path, help="checkpoint (.pt); default: random full-width SSD300"
+        "--model", help="checkpoint (.pt) or coco; default: random full-width SSD300"
+    )
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        help="with coco: convert this local torchvision COCO_V1 .pth instead of downloading",
     )
     parser.add_argument("--width", type=float, default=1.0, help="width of the random model (1.0)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
@@ -153,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory(prefix="ssd-rt-bench-") as tmp:
-        checkpoint = args.model
+        checkpoint = None
+        if args.model is not None:
+            from ssd_rt.pretrained import resolve_model
+
+            checkpoint = resolve_model(args.model, args.weights, "checkpoint")
         if checkpoint is None:
             config = SSDConfig(num_classes=21, width=args.width)
             checkpoint = Path(tmp) / "model.pt"
@@ -195,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             frames = [random_scene(i, 720, 1280) for i in range(batch)]
             baseline = None
             if not args.no_baseline:
-                baseline = time_torchvision(cfg.num_classes, device, frames, args.runs, args.warmup)
+                baseline = time_torchvision(cfg.num_logits, device, frames, args.runs, args.warmup)
                 _print_row(baseline, baseline)
             for name in names:
                 backend = load_backend(

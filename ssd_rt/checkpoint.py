@@ -48,6 +48,7 @@ def config_from_dict(data: dict[str, Any]) -> SSDConfig:
             max_sizes=tuple(priors["max_sizes"]),
             aspect_ratios=tuple(tuple(r) for r in priors["aspect_ratios"]),
             image_size=int(priors["image_size"]),
+            clip=bool(priors.get("clip", False)),  # absent in files written before it existed
         )
         norm = data["normalization"]
         return SSDConfig(
@@ -58,6 +59,7 @@ def config_from_dict(data: dict[str, Any]) -> SSDConfig:
             priors=spec,
             variances=tuple(float(v) for v in data["variances"]),
             normalization=Normalization(tuple(norm["mean_rgb"]), tuple(norm["std_rgb"])),
+            folded_logits=int(data.get("folded_logits", 0)),
         )
     except ConfigError:
         raise  # already names the bad value

@@ -41,9 +41,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--model",
+        help="engine, ONNX or checkpoint, or coco (torchvision's COCO SSD300; default: newest "
+        "in engines/, else the shipped demo model)",
+    )
+    p.add_argument(
+        "--weights",
         type=Path,
-        help="engine, ONNX or checkpoint (default: newest in "
-        "engines/, else the shipped demo model)",
+        help="with coco: convert this local torchvision COCO_V1 .pth instead of downloading",
     )
     p.add_argument(
         "--backend", default="auto", choices=("auto", "tensorrt", "onnxruntime", "torch")
@@ -117,10 +121,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from ssd_rt.backends.base import load_backend
     from ssd_rt.engines import default_model
+    from ssd_rt.pretrained import resolve_model
     from ssd_rt.video.detector import Detector
     from ssd_rt.video.sources import open_source
 
-    model = args.model if args.model is not None else default_model()
+    model = resolve_model(args.model, args.weights) if args.model else default_model()
     backend = load_backend(model, args.backend, args.device)
     detector = Detector(backend, conf=args.conf, iou=args.iou, classes=classes)
     print(f"model {model} on {backend.describe()}; classes: {', '.join(detector.class_names)}",

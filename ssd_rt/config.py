@@ -36,6 +36,9 @@ class PriorSpec:
     max_sizes: tuple[float, ...] = VOC_MAX_SIZES
     aspect_ratios: tuple[tuple[float, ...], ...] = SSD300_ASPECT_RATIOS
     image_size: int = 300
+    # Clamp each box's width and height to at most the image (torchvision's DefaultBoxGenerator
+    # clip=True, which its COCO SSD300 was trained with); the Caffe models do not clip.
+    clip: bool = False
 
     def __post_init__(self) -> None:
         n = len(self.feature_maps)
@@ -80,6 +83,10 @@ class PriorSpec:
 
 VOC_PRIORS = PriorSpec()
 COCO_PRIORS = PriorSpec(min_sizes=COCO_MIN_SIZES, max_sizes=COCO_MAX_SIZES)
+# torchvision's ssd300_vgg16: DefaultBoxGenerator(scales 0.07, 0.15, ... 1.05, steps 8 ... 300)
+# gives exactly the Caffe COCO sizes (scale k x 300 = min size k, scale k+1 x 300 = max size k),
+# with its default clip=True.
+TORCHVISION_COCO_PRIORS = PriorSpec(min_sizes=COCO_MIN_SIZES, max_sizes=COCO_MAX_SIZES, clip=True)
 PRIOR_PRESETS = {"voc": VOC_PRIORS, "coco": COCO_PRIORS}
 
 
@@ -121,8 +128,20 @@ class SSDConfig:
     priors: PriorSpec = VOC_PRIORS
     variances: tuple[float, float] = VARIANCES
     normalization: Normalization = field(default_factory=Normalization)
+    # Classifier outputs after the classes that are never a class but take part in the softmax:
+    # torchvision's COCO model has 91 outputs, 10 of them "N/A" placeholders for unused COCO
+    # ids. The network folds them into the background logit (log-sum-exp), so its output keeps
+    # num_classes columns and every class score equals the 91-way softmax's (decision 45).
+    folded_logits: int = 0
+
+    @property
+    def num_logits(self) -> int:
+        """Rows of the classifier conv per box: the classes plus the folded placeholders."""
+        return self.num_classes + self.folded_logits
 
     def __post_init__(self) -> None:
+        if int(self.folded_logits) != self.folded_logits or self.folded_logits < 0:
+            raise ConfigError(f"folded_logits must be 0 or more, got {self.folded_logits}")
         if int(self.num_classes) != self.num_classes or self.num_classes < 2:
             raise ConfigError(
                 f"num_classes must be an integer >= 2 (background + at least one class), "

@@ -24,7 +24,14 @@ log = logging.getLogger("ssd_rt")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ssd-rt-eval", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help=".engine, .onnx or checkpoint")
+    parser.add_argument(
+        "--model", required=True, help=".engine, .onnx or checkpoint, or coco (torchvision's)"
+    )
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        help="with coco: convert this local torchvision COCO_V1 .pth instead of downloading",
+    )
     parser.add_argument(
         "--data",
         required=True,
@@ -54,7 +61,7 @@ def _out_dir(args: argparse.Namespace) -> Path:
         if (args.out / "report.json").exists() and not args.overwrite:
             raise ConfigError(f"{args.out} already holds a report; pass --overwrite to replace it")
         return args.out
-    base = Path("runs") / "eval" / args.model.stem
+    base = Path("runs") / "eval" / Path(args.model).stem
     candidate, n = base, 1
     while candidate.exists():
         n += 1
@@ -90,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     from ssd_rt.backends.base import load_backend
     from ssd_rt.data.spec import open_dataset
     from ssd_rt.evaluate import predict, score
+    from ssd_rt.pretrained import resolve_model
     from ssd_rt.priors import default_boxes
 
-    backend = load_backend(args.model, args.backend, args.device, max_batch=args.batch)
+    backend = load_backend(
+        resolve_model(args.model, args.weights), args.backend, args.device, max_batch=args.batch
+    )
     info = backend.info
     dataset = open_dataset(spec, args.split, classes=info.class_names)
     if len(dataset) == 0:

@@ -74,6 +74,21 @@ class L2Norm(nn.Module):
         return out.to(x.dtype)
 
 
+def fold_logits(logits: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """[B, P, C + F] -> [B, P, C]: the F trailing placeholder logits join the background's.
+
+    Background becomes logsumexp(background, placeholders), so softmax over the C outputs gives
+    every real class exactly the probability it has in the softmax over all C + F (the
+    placeholders' mass moves to background, which post-processing drops). No-op when F = 0.
+    """
+    if logits.shape[-1] == num_classes:
+        return logits
+    background = torch.logsumexp(
+        torch.cat([logits[..., :1], logits[..., num_classes:]], dim=-1), dim=-1, keepdim=True
+    )
+    return torch.cat([background, logits[..., 1:num_classes]], dim=-1)
+
+
 def _conv_block(c_in: int, c_out: int, batch_norm: bool, **conv_kwargs) -> list[nn.Module]:
     layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, bias=not batch_norm, **conv_kwargs)]
     if batch_norm:
@@ -148,11 +163,12 @@ class SSD300(nn.Module):
 
         k = config.priors.boxes_per_location
         self.num_classes = config.num_classes
+        self.num_logits = config.num_logits  # conv rows per box; > num_classes when folding
         self.loc_heads = nn.ModuleList(
             nn.Conv2d(c, n * 4, kernel_size=3, padding=1) for c, n in zip(source_channels, k)
         )
         self.conf_heads = nn.ModuleList(
-            nn.Conv2d(c, n * config.num_classes, kernel_size=3, padding=1)
+            nn.Conv2d(c, n * config.num_logits, kernel_size=3, padding=1)
             for c, n in zip(source_channels, k)
         )
         self._init_weights()
@@ -195,9 +211,9 @@ class SSD300(nn.Module):
             # [B, K*4, H, W] -> [B, H, W, K*4] -> [B, H*W*K, 4]: row, column, box order = priors'.
             locs.append(loc_head(source).permute(0, 2, 3, 1).reshape(batch, -1, 4))
             logits.append(
-                conf_head(source).permute(0, 2, 3, 1).reshape(batch, -1, self.num_classes)
+                conf_head(source).permute(0, 2, 3, 1).reshape(batch, -1, self.num_logits)
             )
-        return torch.cat(locs, dim=1), torch.cat(logits, dim=1)
+        return torch.cat(locs, dim=1), fold_logits(torch.cat(logits, dim=1), self.num_classes)
 
     def load_backbone_weights(self, path: str | Path) -> None:
         """Load a local torchvision VGG16 (norm "none") or VGG16-BN (norm "bn") ImageNet state_dict.

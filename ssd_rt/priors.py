@@ -1,8 +1,9 @@
 """Default boxes (priors) of SSD300: the Caffe PriorBox geometry (Liu et al. 2016, sec. 2.2).
 
 Boxes are (cx, cy, w, h) as fractions of the input, ordered map by map, then row, column, and the
-per-location order [s, sqrt(s*s_next), r, 1/r, ...]. They are not clipped (the Caffe VOC model sets
-clip=false), so boxes near the border may extend past [0, 1].
+per-location order [s, sqrt(s*s_next), r, 1/r, ...]. By default they are not clipped (the Caffe VOC
+model sets clip=false), so boxes near the border may extend past [0, 1]; `PriorSpec.clip` clamps
+each width and height to [0, 1] as torchvision's DefaultBoxGenerator does (its COCO model).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def _build(spec: PriorSpec) -> torch.Tensor:
             shapes.append((s_min * math.sqrt(r), s_min / math.sqrt(r)))
             shapes.append((s_min / math.sqrt(r), s_min * math.sqrt(r)))
         wh = torch.tensor(shapes, dtype=torch.float64) / size  # [K, 2]
+        if spec.clip:
+            wh = wh.clamp(0.0, 1.0)
 
         centres = (torch.arange(fmap, dtype=torch.float64) + 0.5) * step / size  # [F]
         cy, cx = torch.meshgrid(centres, centres, indexing="ij")  # rows outer, columns inner

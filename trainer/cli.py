@@ -1,6 +1,7 @@
-"""`ssd-rt-train`: train SSD300 from scratch (or from ImageNet VGG16 weights) on a data set.
+"""`ssd-rt-train`: train SSD300 from scratch, from ImageNet VGG16 weights, or fine-tune a model.
 
     ssd-rt-train --data SPEC --out runs/NAME [--preset voc-scratch|voc-pretrained|shapes-demo]
+    ssd-rt-train --data SPEC --out runs/NAME --preset finetune --init coco|CHECKPOINT
                  [overrides...] [--resume | --overwrite] [--check-data] [--to-engines NAME]
 
 Every preset value can be overridden (--lr is the learning rate at the real batch, --steps the
@@ -38,8 +39,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--data", help="voc:ROOT[,ROOT2] | coco:ANN.json,IMAGES | yolo:DIR | synthetic[:N[:SEED]]")
     add("--out", type=Path, help="run folder, e.g. runs/voc-scratch (required to train)")
     add(
-        "--preset", default="voc-scratch", help="voc-scratch (default), voc-pretrained, shapes-demo"
+        "--preset",
+        help="voc-scratch (default), voc-pretrained, shapes-demo, finetune (default with --init)",
     )
+    add("--init", help="start from coco (torchvision's COCO SSD300) or an ssd-rt checkpoint")
+    add("--weights", type=Path, help="with --init coco: convert this local COCO_V1 .pth")
     add("--resume", action="store_true", help="continue the run in --out from last.pt")
     add("--overwrite", action="store_true", help="start over in an --out that holds a run")
     add("--check-data", action="store_true", help="print the data summary and exit")
@@ -82,6 +86,15 @@ def resolve_settings(args: argparse.Namespace, world: int):
     from trainer.presets import TrainSettings, resolve
 
     given = overrides(args)
+    if args.init is not None:
+        fixed = [f"--{k.replace('_', '-')}" for k in ("width", "norm", "priors", "backbone_weights")
+                 if given[k] is not None]  # fmt: skip
+        if fixed:
+            raise ConfigError(f"--init keeps the network of the model it starts from; "
+                              f"drop {', '.join(fixed)}")  # fmt: skip
+        from ssd_rt.pretrained import resolve_model
+
+        given["init"] = str(resolve_model(args.init, args.weights, "checkpoint"))
     settings = resolve(args.preset, given)
     eff = settings.effective_batch(world)
     changes = {}
@@ -120,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from trainer.train import distributed, end_distributed
 
+    if args.preset is None:
+        args.preset = "finetune" if args.init is not None else "voc-scratch"
+    if args.weights is not None and args.init != "coco":
+        raise ConfigError("--weights goes with --init coco (the file it converts)")
+
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
     if args.check_data:
@@ -155,7 +173,8 @@ def train_and_export(args: argparse.Namespace, rank: int, world: int) -> None:
         saved = TrainSettings.from_dict(json.loads(folder.settings.read_text()))
         given = [f"--{k.replace('_', '-')}" for k, v in overrides(args).items()
                  if v is not None and k != "data"]  # fmt: skip
-        given += [f"--{k}" for k in ("lr", "steps", "warmup") if getattr(args, k) is not None]
+        given += [f"--{k}" for k in ("lr", "steps", "warmup", "init")
+                  if getattr(args, k) is not None]  # fmt: skip
         if given or (args.data is not None and args.data != saved.data):
             raise ConfigError(
                 f"a resumed run keeps its settings (run.json); drop {', '.join(given) or '--data'}"
@@ -196,28 +215,9 @@ def export(checkpoint: Path, out: Path, to_engines: str | None) -> None:
     except ImportError:
         print("no ONNX export: the onnx extra is not installed (pip install 'ssd-rt[onnx]')")
         return
-    import ssd_rt
-    from ssd_rt.backends.base import resolve_device, tensorrt_unavailable_reason
-    from ssd_rt.checkpoint import load_model
-    from ssd_rt.export.onnx import export_onnx
-    from ssd_rt.model_info import ModelInfo
+    from ssd_rt.export.bundle import export_runnable
 
-    model, ckpt = load_model(checkpoint)
-    info = ModelInfo(ckpt.config, ckpt.class_names, "fp32")
-    export_onnx(model, info, out / "model.onnx", version=ssd_rt.__version__)
-    written = [out / "model.onnx"]
-    reason = tensorrt_unavailable_reason(resolve_device("auto"))
-    if reason is None:  # the FP16 engine builds from the FP16 graph (TensorRT 10 and 11)
-        from ssd_rt.export.tensorrt import build_engine, sidecar_path
-
-        fp16_onnx = out / "model_fp16.onnx"
-        export_onnx(model, ModelInfo(ckpt.config, ckpt.class_names, "fp16"), fp16_onnx,
-                    version=ssd_rt.__version__)  # fmt: skip
-        engine = out / "model.engine"
-        build_engine(fp16_onnx, engine, device=resolve_device("cuda"), fp16=True)
-        written += [fp16_onnx, engine, sidecar_path(engine)]
-    else:
-        print(f"no TensorRT engine: {reason}")
+    written = export_runnable(checkpoint, out / "model.onnx")
     print("wrote " + ", ".join(str(p) for p in written))
     if to_engines:
         engines = Path("engines")

@@ -30,6 +30,7 @@ from ssd_rt.errors import ConfigError, SSDRTError
 from ssd_rt.model import SSD300
 from ssd_rt.priors import default_boxes
 from trainer.data import EpochSampler, SeededTransform
+from trainer.finetune import finetune_config, transfer_weights
 from trainer.presets import TrainSettings
 from trainer.step import forward_loss
 
@@ -168,15 +169,23 @@ class Trainer:
         self.val_set = open_dataset(
             spec, settings.val_split or EVAL_SPLITS[spec.kind], classes=self.class_names
         )
-        self.config = SSDConfig(
-            num_classes=len(self.class_names) + 1,
-            width=settings.width,
-            norm=settings.norm,
-            priors=prior_preset(settings.priors),
-        )
+        init = load_checkpoint(settings.init) if settings.init else None
+        if init is not None:  # the --init model's network, this data's classes
+            self.config = finetune_config(init.config, len(self.class_names) + 1)
+        else:
+            self.config = SSDConfig(
+                num_classes=len(self.class_names) + 1,
+                width=settings.width,
+                norm=settings.norm,
+                priors=prior_preset(settings.priors),
+            )
         self.model = SSD300(self.config)
         if settings.backbone_weights:
             self.model.load_backbone_weights(settings.backbone_weights)
+        if init is not None:
+            transfer = transfer_weights(self.model, init, self.class_names)
+            if self.rank == 0:
+                self.log(transfer.describe(settings.init))
         self.model.to(self.device)
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)

@@ -26,7 +26,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="ssd-rt-export", description="Export an ssd-rt checkpoint to ONNX and TensorRT."
     )
-    parser.add_argument("checkpoint", type=Path, help="checkpoint written by ssd-rt-train (.pt)")
+    parser.add_argument(
+        "checkpoint", help="checkpoint written by ssd-rt-train (.pt), or coco (torchvision's)"
+    )
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        help="with coco: convert this local torchvision COCO_V1 .pth instead of downloading",
+    )
     parser.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
     parser.add_argument(
         "--engine", type=Path, help="TensorRT engine to build (needs TensorRT + GPU)"
@@ -76,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     from ssd_rt.export.onnx import export_onnx
+    from ssd_rt.pretrained import resolve_model
 
-    model, checkpoint = load_model(args.checkpoint)
+    model, checkpoint = load_model(resolve_model(args.checkpoint, args.weights, "checkpoint"))
     info = ModelInfo(checkpoint.config, checkpoint.class_names, "fp16" if args.fp16 else "fp32")
     export_onnx(model, info, args.onnx, version=ssd_rt.__version__)
     print(f"wrote {args.onnx} ({info.precision}, {len(info.class_names)} classes, dynamic batch)")

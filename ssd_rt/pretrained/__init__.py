@@ -1,0 +1,28 @@
+"""Models known by name (`--model coco`), resolved to files on first use.
+
+`resolve_model(text)` is what every command's --model goes through: a name becomes the files it
+stands for (converted once into engines/), anything else is a path, returned as given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MODEL_NAMES = ("coco",)
+
+
+def resolve_model(text: str | Path, weights: Path | None = None, want: str = "run") -> Path:
+    """--model TEXT -> a model file. want="run": a file a backend runs (ONNX where the onnx
+    extra exists, else the checkpoint); want="checkpoint": the .pt (export, fine-tuning)."""
+    if str(text) != "coco":
+        if weights is not None:
+            from ssd_rt.errors import ConfigError
+
+            raise ConfigError("--weights goes with --model coco (the file it converts)")
+        return Path(text)
+    from ssd_rt.pretrained.coco import ensure_coco
+
+    files = ensure_coco(weights, want_onnx=want == "run")
+    if want == "checkpoint" or files.onnx is None:
+        return files.checkpoint
+    return files.onnx

@@ -125,7 +125,7 @@ def score(
     class_names: Sequence[str],
     *,
     metrics: Sequence[str] = METRICS,
-    category_ids: Sequence[int] | None = None,
+    category_ids: Sequence[int | None] | None = None,
     coco_annotation_file: str | None = None,
 ) -> EvalResult:
     """The named metrics of `predictions`. COCO data is scored against its own JSON (crowd
@@ -148,5 +148,7 @@ def score(
                 predictions.ground_truth, predictions.image_ids, predictions.sizes_hw,
                 class_names, cat_ids,
             )  # fmt: skip
-        result.coco = coco_evaluate(result.coco_results, ground_truth, predictions.image_ids)
+        result.coco = coco_evaluate(
+            result.coco_results, ground_truth, predictions.image_ids, category_ids=cat_ids
+        )
     return result

@@ -51,7 +51,9 @@ class CocoDataset:
     """COCO instances (`annotation_file`) over `image_dir`.
 
     classes: None keeps every category (ascending id); a list of names keeps those, in that
-    order (a model's class list), and drops the others, counted.
+    order (a model's class list), and drops the others, counted. A model class the file has no
+    category for gets category id None (it has no ground truth and is not scored); a list that
+    shares no name with the file is an error.
     """
 
     def __init__(
@@ -77,11 +79,20 @@ class CocoDataset:
         else:
             id_of = {name: cid for cid, name in name_of.items()}
             unknown = [n for n in classes if n not in id_of]
+            if len(unknown) == len(classes):
+                more = ", ..." if len(classes) > 5 else ""
+                raise DataError(
+                    f"{path} has none of the model's classes ({', '.join(classes[:5])}{more})"
+                )
             if unknown:
-                raise DataError(f"{path}: no category named {', '.join(map(repr, unknown))}")
-            self.category_ids = tuple(id_of[n] for n in classes)
-        self.class_names = tuple(name_of[cid] for cid in self.category_ids)
-        label_of = {cid: i for i, cid in enumerate(self.category_ids, start=1)}
+                log.warning("COCO: %s has no category for %d of the model's classes (%s%s): "
+                            "they are not scored", path, len(unknown), ", ".join(unknown[:5]),
+                            ", ..." if len(unknown) > 5 else "")  # fmt: skip
+            self.category_ids = tuple(id_of.get(n) for n in classes)
+        self.class_names = tuple(classes) if classes is not None else tuple(
+            name_of[cid] for cid in self.category_ids
+        )
+        label_of = {cid: i for i, cid in enumerate(self.category_ids, start=1) if cid is not None}
 
         per_image: dict[int, list[dict]] = {}
         for n, ann in enumerate(data["annotations"]):

@@ -300,3 +300,57 @@ def test_coco_results_round_trip_through_json():
         torch.testing.assert_close(b.boxes_xyxy, a.boxes_xyxy[order], atol=1e-4, rtol=0)
         assert torch.equal(b.labels, a.labels[order])
         torch.testing.assert_close(b.scores, a.scores[order])
+
+
+def test_coco_scores_only_the_models_categories(tmp_path):
+    """A perfect one-class model on a COCO file with a second category (and a crowd region of
+    its own class) scores AP 1.0: COCOeval is restricted to the model's categories. Averaged
+    over the file's two categories, as before, it scored AP50 0.5."""
+    pytest.importorskip("pycocotools")
+    from ssd_rt.data.coco import CocoDataset
+    from ssd_rt.evaluate import Predictions, score
+    from tests.data_files import make_coco
+
+    images = [{"id": 7, "file_name": "a.jpg", "height": 200, "width": 300},
+              {"id": 9, "file_name": "b.jpg", "height": 200, "width": 300}]  # fmt: skip
+    anns = [
+        {"id": 1, "image_id": 7, "category_id": 5, "bbox": [10, 10, 100, 80], "area": 8000,
+         "iscrowd": 0},
+        {"id": 2, "image_id": 9, "category_id": 5, "bbox": [150, 20, 60, 90], "area": 5400,
+         "iscrowd": 0},
+        {"id": 3, "image_id": 9, "category_id": 5, "bbox": [0, 120, 120, 70], "area": 8400,
+         "iscrowd": 1},
+        {"id": 4, "image_id": 7, "category_id": 8, "bbox": [180, 100, 90, 90], "area": 8100,
+         "iscrowd": 0},
+    ]  # fmt: skip
+    ann, image_dir = make_coco(tmp_path, images, anns,
+                               [{"id": 5, "name": "cat"}, {"id": 8, "name": "dog"}])  # fmt: skip
+    dataset = CocoDataset(ann, image_dir, classes=("cat",))
+    assert dataset.category_ids == (5,)
+
+    def dets(*boxes_xywh):
+        xyxy = [[x, y, x + w, y + h] for x, y, w, h in boxes_xywh]
+        n = len(xyxy)
+        return Detections(torch.tensor(xyxy, dtype=torch.float32), torch.full((n,), 0.9),
+                          torch.ones(n, dtype=torch.int64))  # fmt: skip
+
+    predictions = Predictions(
+        detections=[dets([10, 10, 100, 80]), dets([150, 20, 60, 90], [0, 120, 120, 70])],
+        image_ids=[7, 9],
+    )  # the second image's extra detection lies on the crowd region: ignored, not false
+    result = score(predictions, ("cat",), metrics=("coco",), category_ids=dataset.category_ids,
+                   coco_annotation_file=str(ann))  # fmt: skip
+    assert result.coco["AP50"] == pytest.approx(1.0)
+    assert result.coco["AP@[.5:.95]"] == pytest.approx(1.0)
+    assert {r["category_id"] for r in result.coco_results} == {5}
+
+
+def test_coco_file_without_any_model_class_is_an_error(tmp_path):
+    from ssd_rt.data.coco import CocoDataset
+    from ssd_rt.errors import DataError
+    from tests.data_files import make_coco
+
+    image = {"id": 1, "file_name": "a.jpg", "height": 50, "width": 50}
+    ann, image_dir = make_coco(tmp_path, [image], [], [{"id": 1, "name": "cat"}])
+    with pytest.raises(DataError, match="has none of the model's classes"):
+        CocoDataset(ann, image_dir, classes=("star", "ellipse"))

@@ -48,10 +48,17 @@ def _star_unit() -> np.ndarray:
     return (pts - pts.min(0)) / (pts.max(0) - pts.min(0))  # spans [0, 1] on both axes
 
 
+def _cross_unit() -> np.ndarray:
+    a, b = 0.35, 0.65  # arm width 30% of the box
+    return np.array([[a, 0], [b, 0], [b, a], [1, a], [1, b], [b, b], [b, 1], [a, 1], [a, b],
+                     [0, b], [0, a], [a, a]], dtype=np.float64)  # fmt: skip
+
+
 UNIT_POLYGONS = {  # vertices in [0, 1]^2 that touch all four sides of the box
     2: np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float64),
     3: np.array([[0.5, 0], [1, 1], [0, 1]], dtype=np.float64),
     4: _star_unit(),
+    5: _cross_unit(),  # not a class of the generated scenes: the fine-tuning benchmark's new one
 }
 
 
@@ -293,7 +300,8 @@ def write_voc(dataset: SyntheticScenes, root: str | Path, *, quality: int = 95) 
     return root
 
 
-def voc_xml(filename: str, height: int, width: int, objects: list[SceneObject]) -> str:
+def voc_xml(filename: str, height: int, width: int, objects: list[SceneObject],
+            class_names: tuple[str, ...] = SHAPE_CLASSES) -> str:  # fmt: skip
     parts = [
         "<annotation>",
         f"  <filename>{filename}</filename>",
@@ -303,7 +311,7 @@ def voc_xml(filename: str, height: int, width: int, objects: list[SceneObject]) 
         x1, y1, x2, y2 = obj.box_xyxy
         parts += [
             "  <object>",
-            f"    <name>{SHAPE_CLASSES[obj.label - 1]}</name>",
+            f"    <name>{class_names[obj.label - 1]}</name>",
             "    <difficult>0</difficult>",
             f"    <bndbox><xmin>{round(x1) + 1}</xmin><ymin>{round(y1) + 1}</ymin>"
             f"<xmax>{round(x2)}</xmax><ymax>{round(y2)}</ymax></bndbox>",

@@ -90,6 +90,7 @@ def write_new_look(root: Path, split: str, count: int, seed: int) -> None:
 
 def train(name: str, preset: str, values: dict, out: Path) -> tuple[list[tuple[int, float]], float]:
     settings = resolve(preset, {"batch": BATCH, "workers": 1, "log_every": 50, **values})
+    out.mkdir(parents=True)
     trainer = Trainer(settings, out, log=lambda m: print(f"  [{name}] {m}", flush=True))
     started = time.perf_counter()
     trainer.run()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+import torch
 
 pytest.importorskip("PyQt6.QtWidgets", reason="needs PyQt6 (pip install 'ssd-rt[gui]')")
 pytest.importorskip("onnxruntime", reason="needs the onnx extra")
@@ -281,3 +282,23 @@ def test_a_model_change_restarts_the_run_on_the_same_frame(qtbot, window, video)
     assert window.last_result.frame.index == 25 and not window.source.playing
     assert window.model_box.currentData() == str(DEMO_MODEL)
     assert window.run_label.text().startswith("demo.onnx | onnxruntime on cpu")
+
+
+def test_the_model_picker_offers_coco_and_converts_it(qtbot, window, tmp_path, monkeypatch):
+    """The "coco" entry downloads (here: a stand-in in the hub cache) and converts off the main
+    thread into ./engines, then runs with the 80 COCO classes."""
+    tv = pytest.importorskip("torchvision.models.detection")
+    hub = tmp_path / "torch" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    torch.save(tv.ssd300_vgg16(weights=None, weights_backbone=None, num_classes=91).state_dict(),
+               hub / "ssd300_vgg16_coco-b556d3b4.pth")  # fmt: skip
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.chdir(tmp_path)
+    index = window.model_box.findData("coco")
+    assert index >= 0 and window.model_box.itemText(index).startswith("coco")
+    old = window.detector
+    window.model_box.activated.emit(index)
+    qtbot.waitUntil(lambda: window.detector is not old, timeout=120_000)
+    assert len(window.detector.class_names) == 80 and window.detector.class_names[0] == "person"
+    assert (tmp_path / "engines" / "coco.onnx").is_file()
+    assert window.run_label.text().startswith("coco.onnx | onnxruntime on cpu")

@@ -1,6 +1,6 @@
 """Screenshot of the main window playing the demo video with detections (for the README).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python -m gui.screenshot docs/gui.png
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m gui.screenshot docs/gui.png [MODEL]
 
 Writes a generated-scenes video to a temporary folder, opens it in `MainWindow` with the shipped
 demo model, plays about two seconds and saves the whole window (menus, toolbar, video with
@@ -33,18 +33,18 @@ def wait_for(condition, seconds: float) -> None:
         QTest.qWait(20)
 
 
-def main(out: Path) -> None:
+def main(out: Path, model: Path = PACKAGE_ENGINES / DEMO_NAME) -> None:
     app = QApplication.instance() or QApplication([])  # noqa: F841 (keeps Qt alive)
     with tempfile.TemporaryDirectory() as folder:
         video = write_video(Path(folder) / "demo-scenes.mp4", 150, seed=11, height=540,
                             width=960)  # fmt: skip
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings, model=PACKAGE_ENGINES / DEMO_NAME,
+        window = MainWindow(settings=settings, model=model,
                             backend="onnxruntime", device="cpu")  # fmt: skip
         window.resize(1280, 720)
         window.show()
         window.open_source_text(str(video))
-        wait_for(lambda: window.shown > 0, 60)
+        wait_for(lambda: window.shown > 0, 180)  # "coco" may convert first
         QTest.qWait(int(PLAY_S * 1000))
         window.toggle_play()
         QTest.qWait(300)
@@ -55,4 +55,5 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/gui.png"))
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/gui.png"),
+         *(Path(a) for a in sys.argv[2:3]))  # fmt: skip

@@ -9,6 +9,7 @@ moment leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -98,6 +99,15 @@ def _umask() -> int:
     except OSError:
         pass
     return 0o022
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (ONNX staleness, converted weights' source)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def atomic_write_bytes(path: Path, write: Any) -> None:

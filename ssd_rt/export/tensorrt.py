@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ssd_rt.checkpoint import atomic_write_bytes, config_to_dict
+from ssd_rt.checkpoint import atomic_write_bytes, config_to_dict, sha256_of
 from ssd_rt.errors import ConfigError, SSDRTError, WeightsError
 from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES, read_onnx_info
 from ssd_rt.export.progress import BuildProgress, logging_reporter, tensorrt_monitor
@@ -38,14 +38,6 @@ class EngineBuildError(SSDRTError):
 
 def sidecar_path(engine_path: Path) -> Path:
     return engine_path.with_name(engine_path.name + ".json")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def runtime_identity(device: torch.device) -> dict[str, str]:

@@ -10,13 +10,13 @@ converts a local copy instead.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ssd_rt.checkpoint import sha256_of
 from ssd_rt.errors import WeightsError
 
 log = logging.getLogger("ssd_rt")
@@ -44,14 +44,6 @@ def hub_cache_file() -> Path:
 
     url = _weights_enum().url
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _download_state_dict() -> tuple[dict, Path]:
@@ -124,7 +116,7 @@ def _check_same_source(checkpoint: Path, weights: Path) -> None:
     if not weights.is_file():
         raise WeightsError(f"--weights file not found: {weights}")
     recorded = load_checkpoint(checkpoint).extra.get("source_sha256")
-    if recorded != _sha256(weights):
+    if recorded != sha256_of(weights):
         raise WeightsError(
             f"{checkpoint} was converted from other weights than {weights}; move "
             f"{checkpoint.parent / 'coco.*'} away to convert {weights}"
@@ -144,7 +136,7 @@ def _convert(weights: Path | None, folder: Path, say: Callable[[str], None]) -> 
     model, config, names = build_model(state, _weights_enum().meta["categories"])
     checkpoint = folder / CHECKPOINT_NAME
     extra = {"kind": "converted", "source": "torchvision ssd300_vgg16 COCO_V1",
-             "source_file": str(source), "source_sha256": _sha256(source)}  # fmt: skip
+             "source_file": str(source), "source_sha256": sha256_of(source)}  # fmt: skip
     save_checkpoint(checkpoint, model, config, names, extra)
     say(f"converted torchvision's SSD300 COCO weights ({source}) into {checkpoint}")
     return CocoFiles(checkpoint, None)

@@ -1,6 +1,6 @@
 """Fine-tuning check: starting from a trained model beats starting from scratch on a small set.
 
-    .venv/bin/python benchmarks/finetune.py [--base-steps 500] [--steps 300] [--train-images 300]
+    .venv/bin/python benchmarks/finetune.py [--base-steps 300] [--steps 200] [--train-images 300]
 
 1. A base model: the slim SSD300 (`shapes-demo` settings, width 0.125) trained on the generated
    scenes (ellipse, rectangle, triangle, star; muted backgrounds; red/green/blue/yellow shapes).
@@ -105,8 +105,8 @@ def steps_to(curve: list[tuple[int, float]], target: float) -> int | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-steps", type=int, default=500)
-    parser.add_argument("--steps", type=int, default=300, help="steps of each run on the new set")
+    parser.add_argument("--base-steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=200, help="steps of each run on the new set")
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--train-images", type=int, default=300, help="the small custom set")
     parser.add_argument("--seed", type=int, default=0)

@@ -233,6 +233,13 @@ def test_export_chain_on_the_converted_model(coco_run, tmp_path):
     info = read_onnx_info(out)
     assert info.precision == "fp16" and len(info.class_names) == 80
     assert info.config.folded_logits == 10 and info.config.priors.clip
+    import onnx
+
+    from tests.test_export_onnx import tensorrt_operators
+
+    for path in (out, root / "engines" / "coco.onnx"):  # the fold is ReduceLogSumExp
+        used = {node.op_type for node in onnx.load(str(path)).graph.node}
+        assert "ReduceLogSumExp" in used and used <= tensorrt_operators(), used
 
 
 def test_eval_on_coco_format_keeps_category_ids(coco_run, tmp_path):

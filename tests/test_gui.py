@@ -298,7 +298,10 @@ def test_the_model_picker_offers_coco_and_converts_it(qtbot, window, tmp_path, m
     assert index >= 0 and window.model_box.itemText(index).startswith("coco")
     old = window.detector
     window.model_box.activated.emit(index)
-    qtbot.waitUntil(lambda: window.detector is not old, timeout=120_000)
+    # Converting and exporting the full-width model takes ~15 s alone, minutes on a busy CPU.
+    qtbot.waitUntil(lambda: window.detector is not old or window.message.kind == "error",
+                    timeout=300_000)  # fmt: skip
+    assert window.detector is not old, window.message.text()
     assert len(window.detector.class_names) == 80 and window.detector.class_names[0] == "person"
     assert (tmp_path / "engines" / "coco.onnx").is_file()
     assert window.run_label.text().startswith("coco.onnx | onnxruntime on cpu")

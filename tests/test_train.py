@@ -80,7 +80,7 @@ def test_presets_scale_lr_and_steps_with_the_batch():
     s = resolve("voc-scratch", {"data": "voc:x", "batch": 16, "accumulate": 4})
     assert s.lr() == pytest.approx(0.05 * 64 / 128) and s.steps() == 60_000
     assert s.lr(world_size=2) == pytest.approx(0.05) and s.steps(world_size=2) == 30_000
-    assert set(PRESETS) == {"voc-scratch", "voc-pretrained", "shapes-demo"}
+    assert set(PRESETS) == {"voc-scratch", "voc-pretrained", "shapes-demo", "finetune"}
     # warm-up from 1/W, then x0.1 at 2/3 and 5/6 of the run.
     assert lr_factor(0, 120, 10, (2 / 3, 5 / 6)) == pytest.approx(0.1)
     assert lr_factor(50, 120, 10, (2 / 3, 5 / 6)) == 1.0

@@ -180,7 +180,7 @@ def _run(args: argparse.Namespace, source, detector) -> int:
         if viewer is not None:
             viewer.run(pipeline)
         else:
-            _wait_headless(pipeline)
+            interrupted = _wait_headless(pipeline)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -199,9 +199,32 @@ def _run(args: argparse.Namespace, source, detector) -> int:
     return 0
 
 
-def _wait_headless(pipeline) -> None:
+def _wait_headless(pipeline) -> bool:
+    """Status lines until the run ends; True when Ctrl-C ended it.
+
+    Ctrl-C sets a flag this loop reads instead of raising KeyboardInterrupt wherever the main
+    thread happens to be: raised inside threading's Event.wait it could leave the run unable to
+    stop (a CI run hung 30 s after SIGINT). A second Ctrl-C while the files are finished is
+    ignored rather than aborting them; the previous handler is restored afterwards.
+    """
+    import signal
+    import threading
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        _status_lines(pipeline, stop)
+    finally:
+        if stop.is_set():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # finishing the files: not again
+        else:
+            signal.signal(signal.SIGINT, previous)
+    return stop.is_set()
+
+
+def _status_lines(pipeline, stop) -> None:
     last = time.perf_counter()
-    while not pipeline.wait(0.2):
+    while not pipeline.wait(0.2) and not stop.is_set():
         now = time.perf_counter()
         if now - last >= STATUS_EVERY_S:
             last = now

@@ -32,6 +32,7 @@ from ssd_rt.errors import ConfigError
 from ssd_rt.model import SSD300
 from ssd_rt.postprocess import postprocess
 from ssd_rt.preprocess import preprocess
+from ssd_rt.pretrained import add_weights_option
 from ssd_rt.priors import default_boxes
 
 BACKEND_NAMES = ("torch", "torch-bf16", "onnxruntime", "tensorrt")
@@ -128,11 +129,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model", help="checkpoint (.pt) or coco; default: random full-width SSD300"
     )
-    parser.add_argument(
-        "--weights",
-        type=Path,
-        help="with coco: convert this local torchvision COCO_V1 .pth instead of downloading",
-    )
+    add_weights_option(parser)
     parser.add_argument("--width", type=float, default=1.0, help="width of the random model (1.0)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--runs", type=int, default=10, help="timed runs per batch (10)")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ssd_rt.cli_errors import OneLineParser, comma_separated, positive_int, run_command
 from ssd_rt.errors import ConfigError
+from ssd_rt.pretrained import add_weights_option
 
 STATUS_EVERY_S = 2.0  # headless live status line
 
@@ -44,11 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="engine, ONNX or checkpoint, or coco (torchvision's COCO SSD300; default: newest "
         "in engines/, else the shipped demo model)",
     )
-    p.add_argument(
-        "--weights",
-        type=Path,
-        help="with coco: convert this local torchvision COCO_V1 .pth instead of downloading",
-    )
+    add_weights_option(p)
     p.add_argument(
         "--backend", default="auto", choices=("auto", "tensorrt", "onnxruntime", "torch")
     )

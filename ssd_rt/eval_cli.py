@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ssd_rt.cli_errors import comma_separated, require_writable_folder, run_command
 from ssd_rt.errors import ConfigError
+from ssd_rt.pretrained import add_weights_option
 
 log = logging.getLogger("ssd_rt")
 
@@ -27,11 +28,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model", required=True, help=".engine, .onnx or checkpoint, or coco (torchvision's)"
     )
-    parser.add_argument(
-        "--weights",
-        type=Path,
-        help="with coco: convert this local torchvision COCO_V1 .pth instead of downloading",
-    )
+    add_weights_option(parser)
     parser.add_argument(
         "--data",
         required=True,

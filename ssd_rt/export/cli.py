@@ -20,6 +20,7 @@ from ssd_rt.checkpoint import load_model
 from ssd_rt.cli_errors import run_command
 from ssd_rt.errors import ConfigError, SSDRTError
 from ssd_rt.model_info import ModelInfo
+from ssd_rt.pretrained import add_weights_option
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,11 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "checkpoint", help="checkpoint written by ssd-rt-train (.pt), or coco (torchvision's)"
     )
-    parser.add_argument(
-        "--weights",
-        type=Path,
-        help="with coco: convert this local torchvision COCO_V1 .pth instead of downloading",
-    )
+    add_weights_option(parser)
     parser.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
     parser.add_argument(
         "--engine", type=Path, help="TensorRT engine to build (needs TensorRT + GPU)"

@@ -6,15 +6,25 @@ stands for (converted once into engines/), anything else is a path, returned as 
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 MODEL_NAMES = ("coco",)
 
 
+def add_weights_option(parser: argparse.ArgumentParser) -> None:
+    """--weights FILE, as each command with a --model takes it (the trainer words it for --init)."""
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        help="with coco: convert this local torchvision COCO_V1 .pth instead of downloading",
+    )
+
+
 def resolve_model(text: str | Path, weights: Path | None = None, want: str = "run") -> Path:
     """--model TEXT -> a model file. want="run": a file a backend runs (ONNX where the onnx
     extra exists, else the checkpoint); want="checkpoint": the .pt (export, fine-tuning)."""
-    if str(text) != "coco":
+    if str(text) not in MODEL_NAMES:
         if weights is not None:
             from ssd_rt.errors import ConfigError
 

@@ -279,3 +279,32 @@ def test_eval_on_coco_format_keeps_category_ids(coco_run, tmp_path):
             sys.stdout = saved
     report = json.loads((out / "report.json").read_text())
     assert set(report["metrics"]["coco"]) >= {"AP@[.5:.95]", "AP50"}
+
+
+def test_weights_other_than_the_converted_ones_are_refused(coco_run, tmp_path):
+    """engines/coco.pt records the sha256 of what it was converted from; another --weights file
+    is one line, and the conversion is not overwritten."""
+    root, env, first, _ = coco_run
+    assert first.returncode == 0, first.stderr
+    before = (root / "engines" / "coco.pt").stat().st_mtime_ns
+    other = tmp_path / "other.pth"
+    other.write_bytes(b"some other weights")
+    run = command("ssd_rt.cli", "--source", "demo", "--model", "coco", "--weights", str(other),
+                  "--max-frames", "1", cwd=root, env=env)  # fmt: skip
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    line = run.stderr.strip().splitlines()[-1]
+    assert line.startswith("ssd-rt: error: engines/coco.pt was converted from other weights than")
+    assert (root / "engines" / "coco.pt").stat().st_mtime_ns == before
+
+
+def test_eval_on_a_coco_file_without_the_models_classes_is_one_line(tmp_path):
+    repo = Path(__file__).resolve().parents[1]
+    image = {"id": 1, "file_name": "a.jpg", "height": 60, "width": 80}
+    ann, image_dir = make_coco(tmp_path, [image], [], [{"id": 1, "name": "cat"}])
+    run = command("ssd_rt.eval_cli", "--model", str(repo / "engines" / "demo.onnx"), "--data",
+                  f"coco:{ann},{image_dir}", "--out", str(tmp_path / "report"), cwd=tmp_path,
+                  env=environment(tmp_path / "torch"))  # fmt: skip
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.strip() == (f"ssd-rt-eval: error: {ann} has none of the model's classes "
+                                  "(ellipse, rectangle, triangle, star)")  # fmt: skip
+    assert not (tmp_path / "report" / "report.json").exists()

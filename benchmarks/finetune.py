@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2
 import numpy as np
 import torch
+from machine import describe_cpu
 
 from ssd_rt.data.synthetic import SceneObject, layout_scene, render_scene, voc_xml
 from trainer.presets import resolve
@@ -112,6 +113,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     per_step = BATCH / 32  # presets count steps at batch 32
+    print(describe_cpu())
     print(f"slim SSD300 (width 0.125), batch {BATCH}, {torch.get_num_threads()} CPU threads")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

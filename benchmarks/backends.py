@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ssd_rt.bench import main
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli.bench import main
+from ssd_rt.cli.common import run_command
 
 DEFAULT_ARGS = ["--backends", "torch,torch-bf16,onnxruntime"]
 

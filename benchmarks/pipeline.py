@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ssd_rt.backends.base import load_backend
 from ssd_rt.data.synthetic import write_video
-from ssd_rt.engines import default_model
+from ssd_rt.model_search import default_model
 from ssd_rt.video.detector import Detector
 from ssd_rt.video.pipeline import Pipeline
 from ssd_rt.video.readers import DemoReader, FileReader

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ssd_rt.backends.base import load_backend
-from ssd_rt.engines import default_model
+from ssd_rt.model_search import default_model
 from ssd_rt.video.detector import Detector
 from ssd_rt.video.pipeline import Pipeline
 from ssd_rt.video.readers import DemoReader

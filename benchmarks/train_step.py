@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 from torchvision.models.detection import ssd300_vgg16
 
-from ssd_rt.backends.base import synchronize
 from ssd_rt.config import SSDConfig
 from ssd_rt.data.synthetic import SyntheticScenes
 from ssd_rt.data.transforms import SSDEvalTransform, collate
+from ssd_rt.device import synchronize
 from ssd_rt.model import SSD300
 from ssd_rt.priors import default_boxes
 from trainer.step import forward_loss

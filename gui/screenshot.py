@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import QApplication
 
 from gui.window import MainWindow
 from ssd_rt.data.synthetic import write_video
-from ssd_rt.engines import DEMO_NAME, PACKAGE_ENGINES
+from ssd_rt.model_search import DEMO_NAME, PACKAGE_ENGINES
 
 PLAY_S = 2.0
 

@@ -276,7 +276,7 @@ class MainWindow(QMainWindow):
     # -- model --
 
     def _fill_model_box(self) -> None:
-        from ssd_rt.engines import available_models
+        from ssd_rt.model_search import available_models
 
         self.model_box.clear()
         models = available_models()
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
     def load_model(self, path: Path | None, backend: str) -> None:
         """Load (or build) the model off the main thread; the run restarts with it."""
         from ssd_rt.backends.base import load_backend
-        from ssd_rt.engines import default_model
+        from ssd_rt.model_search import default_model
         from ssd_rt.pretrained import resolve_model
         from ssd_rt.video.detector import Detector
 
@@ -550,7 +550,7 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() != suffix:
             self.show_error(f"{path.name}: {kind.lower()} files end in {suffix}")
             return None
-        from ssd_rt.cli_errors import require_writable_folder
+        from ssd_rt.files import require_writable_folder
 
         try:
             require_writable_folder(path.parent, title.lower())

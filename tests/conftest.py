@@ -60,7 +60,7 @@ def slim_checkpoint(tmp_path_factory):
 def _export(checkpoint, precision, name):
     from ssd_rt.checkpoint import load_model
     from ssd_rt.export.onnx import export_onnx
-    from ssd_rt.model_info import ModelInfo
+    from ssd_rt.model_format import ModelInfo
 
     model, ckpt = load_model(checkpoint)
     path = checkpoint.parent / name

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 
-from ssd_rt.data.scenes import random_scene
+from ssd_rt.data.synthetic import random_scene
 
 
 def write_jpeg(path: Path, height: int, width: int, seed: int = 0) -> Path:

@@ -9,7 +9,7 @@ import torch
 from ssd_rt.backends import load_backend
 from ssd_rt.backends.base import BackendUnavailable
 from ssd_rt.backends.torch import TorchBackend
-from ssd_rt.data.scenes import random_scene
+from ssd_rt.data.synthetic import random_scene
 from ssd_rt.errors import ConfigError, ShapeError, WeightsError
 from ssd_rt.postprocess import postprocess
 from ssd_rt.preprocess import preprocess

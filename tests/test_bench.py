@@ -2,8 +2,8 @@
 
 import pytest
 
-from ssd_rt.bench import main
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli.bench import main
+from ssd_rt.cli.common import run_command
 
 pytest.importorskip("onnxruntime", reason="needs the onnx extra")
 

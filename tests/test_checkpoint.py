@@ -5,17 +5,12 @@ import os
 import pytest
 import torch
 
-from ssd_rt.checkpoint import (
-    atomic_write_bytes,
-    config_from_dict,
-    config_to_dict,
-    load_checkpoint,
-    load_model,
-    save_checkpoint,
-)
+from ssd_rt.checkpoint import load_checkpoint, load_model, save_checkpoint
 from ssd_rt.config import COCO_PRIORS, SSDConfig
 from ssd_rt.errors import ConfigError, WeightsError
+from ssd_rt.files import atomic_write_bytes
 from ssd_rt.model import SSD300
+from ssd_rt.model_format import config_from_dict, config_to_dict
 
 
 def test_round_trip(tmp_path):

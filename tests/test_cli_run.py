@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from ssd_rt.cli import main
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli.common import run_command
+from ssd_rt.cli.run import main
 from ssd_rt.data.synthetic import write_video
 from tests.data_files import count_frames, free_port
 
@@ -96,7 +96,7 @@ def test_the_command_prints_no_traceback(tmp_path, slim_onnx):
         [
             sys.executable,
             "-m",
-            "ssd_rt.cli",
+            "ssd_rt.cli.run",
             "--source",
             str(tmp_path / "nope.mp4"),
             "--model",
@@ -120,7 +120,7 @@ def test_ctrl_c_ends_a_live_run_cleanly(tmp_path, slim_onnx):
         [
             sys.executable,
             "-m",
-            "ssd_rt.cli",
+            "ssd_rt.cli.run",
             "--source",
             "demo",
             "--model",
@@ -155,7 +155,7 @@ def test_ssd_rt_gui_without_pyqt6_says_how_to_install_it(tmp_path):
     fake.mkdir()
     (fake / "__init__.py").write_text("raise ImportError('No module named PyQt6.QtCore')\n")
     run = subprocess.run(
-        [sys.executable, "-m", "gui.app"],
+        [sys.executable, "-m", "ssd_rt.cli.gui"],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(tmp_path)},

@@ -1,14 +1,17 @@
-"""`python -m ssd_rt.demo` (per-stage timing, random weights): subprocesses, output, exits."""
+"""`tools/stage_times.py` (per-stage timing, random weights): subprocesses, output, exits."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+TOOL = Path(__file__).resolve().parents[1] / "tools" / "stage_times.py"
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "ssd_rt.demo", *args],
+        [sys.executable, str(TOOL), *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -10,7 +10,7 @@ from torchvision.ops import box_iou
 
 from ssd_rt.backends.base import load_backend
 from ssd_rt.data.synthetic import SHAPE_CLASSES, MovingScenes
-from ssd_rt.engines import DEMO_NAME, PACKAGE_ENGINES
+from ssd_rt.model_search import DEMO_NAME, PACKAGE_ENGINES
 from ssd_rt.video.detector import Detector
 
 DEMO = PACKAGE_ENGINES / DEMO_NAME
@@ -43,7 +43,7 @@ def test_ssd_rt_demo_runs_with_the_default_model(tmp_path):
         [
             sys.executable,
             "-m",
-            "ssd_rt.cli",
+            "ssd_rt.cli.run",
             "--source",
             "demo",
             "--max-frames",

@@ -120,20 +120,20 @@ def run_entry(module: str, *args: str, display: str) -> subprocess.CompletedProc
 def test_ssd_rt_gui_without_a_usable_display_is_one_line_not_an_abort():
     pytest.importorskip("PyQt6", reason="needs the gui extra")
     number = free_display_number()
-    run = run_entry("gui.app", display=f":{number}")
+    run = run_entry("ssd_rt.cli.gui", display=f":{number}")
     assert run.returncode == 1 and run.stderr.count("\n") == 1, run.stderr
     assert run.stderr.startswith(f"ssd-rt-gui: error: no X server answers on DISPLAY=:{number}")
     if not missing_xcb_libraries():
         return  # a real Qt would now talk to our fake server and wait: nothing more to show
     with listening_x_socket(number):
-        run = run_entry("gui.app", display=f":{number}")
+        run = run_entry("ssd_rt.cli.gui", display=f":{number}")
     assert run.returncode == 1 and run.stderr.count("\n") == 1, run.stderr
     assert "Qt's X11 plugin needs" in run.stderr and "sudo apt install" in run.stderr
 
 
 @linux_only
 def test_ssd_rt_with_a_dead_display_runs_headless():
-    run = run_entry("ssd_rt.cli", "--source", "demo", "--max-frames", "5",
+    run = run_entry("ssd_rt.cli.run", "--source", "demo", "--max-frames", "5",
                     display=f":{free_display_number()}")  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "no window (no X server answers on DISPLAY=:" in run.stderr

@@ -8,11 +8,11 @@ import cv2
 import pytest
 import torch
 
-from ssd_rt.cli_errors import run_command
-from ssd_rt.data.cli import main as data_main
+from ssd_rt.cli.common import run_command
+from ssd_rt.cli.data import main as data_main
+from ssd_rt.cli.eval import main as eval_main
 from ssd_rt.data.synthetic import SHAPE_CLASSES, SyntheticScenes
-from ssd_rt.eval_cli import main as eval_main
-from ssd_rt.metrics import GroundTruth, from_coco_results, voc_evaluate
+from ssd_rt.evaluation.metrics import GroundTruth, from_coco_results, voc_evaluate
 
 
 def evaluate(*args) -> int:
@@ -130,7 +130,7 @@ def test_eval_command_prints_no_traceback(tmp_path):
         [
             sys.executable,
             "-m",
-            "ssd_rt.eval_cli",
+            "ssd_rt.cli.eval",
             "--model",
             str(tmp_path / "m.onnx"),
             "--data",
@@ -181,7 +181,7 @@ def test_data_bad_numbers_exit_with_one_line(tmp_path):
         ["check", "yolo:" + str(tmp_path / "none")],
     ):
         run = subprocess.run(
-            [sys.executable, "-m", "ssd_rt.data.cli", *args], capture_output=True, text=True
+            [sys.executable, "-m", "ssd_rt.cli.data", *args], capture_output=True, text=True
         )
         assert run.returncode != 0 and "Traceback" not in run.stderr
         assert run.stderr.strip().count("\n") == 0, run.stderr

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssd_rt.cli_errors import run_command
-from ssd_rt.export.cli import main
-from ssd_rt.export.onnx import read_onnx_info
+from ssd_rt.cli.common import run_command
+from ssd_rt.cli.export import main
+from ssd_rt.model_format import read_onnx_info
 
 pytest.importorskip("onnx", reason="needs the onnx extra")
 
@@ -70,7 +70,7 @@ def test_bad_paths(slim_checkpoint, tmp_path, capsys):
     folder = tmp_path / "folder.onnx"
     folder.mkdir()
     assert export(slim_checkpoint, "--onnx", folder, "--overwrite") == 1
-    assert "is a folder, not a file path" in capsys.readouterr().err
+    assert "is a folder; give a file name" in capsys.readouterr().err
     assert folder.is_dir()
 
 

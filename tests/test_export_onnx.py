@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from ssd_rt.checkpoint import load_model
-from ssd_rt.data.scenes import random_scene
-from ssd_rt.export.onnx import read_onnx_info
+from ssd_rt.data.synthetic import random_scene
+from ssd_rt.model_format import read_onnx_info
 from ssd_rt.postprocess import postprocess
 from ssd_rt.preprocess import preprocess
 from ssd_rt.priors import default_boxes
@@ -129,7 +129,7 @@ def test_fp16_detections_agree_with_fp32(slim_onnx, slim_onnx_fp16, slim_checkpo
 
 def test_export_does_not_touch_the_source_model(slim_checkpoint, tmp_path):
     from ssd_rt.export.onnx import export_onnx
-    from ssd_rt.model_info import ModelInfo
+    from ssd_rt.model_format import ModelInfo
 
     model, checkpoint = load_model(slim_checkpoint)
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from ssd_rt.checkpoint import Checkpoint, load_checkpoint
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli.common import run_command
+from ssd_rt.cli.train import main
 from ssd_rt.model import SSD300
-from trainer.cli import main
 from trainer.finetune import finetune_config, source_rows, transfer_weights
 
 

@@ -23,7 +23,7 @@ from PyQt6.QtWidgets import QFileDialog, QInputDialog
 from gui.video_view import class_qcolor
 from gui.window import MainWindow
 from ssd_rt.data.synthetic import write_video
-from ssd_rt.engines import DEMO_NAME, PACKAGE_ENGINES
+from ssd_rt.model_search import DEMO_NAME, PACKAGE_ENGINES
 from tests.data_files import count_frames
 
 pytestmark = pytest.mark.gui
@@ -251,7 +251,7 @@ def test_a_live_source_plays_and_pauses_but_cannot_seek(qtbot, window):
 
 def gui_command(*args, drop=()):
     env = {k: v for k, v in os.environ.items() if k not in drop}
-    return subprocess.run([sys.executable, "-m", "gui.app", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "ssd_rt.cli.gui", *args], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=60)  # fmt: skip
 
 

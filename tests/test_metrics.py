@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ssd_rt.detections import Detections
-from ssd_rt.metrics import (
+from ssd_rt.evaluation.metrics import (
     COCO_STAT_NAMES,
     GroundTruth,
     ap_from_pr,
@@ -308,7 +308,7 @@ def test_coco_scores_only_the_models_categories(tmp_path):
     over the file's two categories, as before, it scored AP50 0.5."""
     pytest.importorskip("pycocotools")
     from ssd_rt.data.coco import CocoDataset
-    from ssd_rt.evaluate import Predictions, score
+    from ssd_rt.evaluation.evaluate import Predictions, score
     from tests.data_files import make_coco
 
     images = [{"id": 7, "file_name": "a.jpg", "height": 200, "width": 300},

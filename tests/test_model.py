@@ -7,7 +7,7 @@ from torchvision.models import resnet18, vgg16, vgg16_bn
 from torchvision.models.detection import ssd300_vgg16
 
 from ssd_rt.config import SSDConfig
-from ssd_rt.data.scenes import random_scene
+from ssd_rt.data.synthetic import random_scene
 from ssd_rt.errors import ConfigError, ShapeError, WeightsError
 from ssd_rt.model import SSD300, L2Norm
 from ssd_rt.preprocess import preprocess

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_import_needs_no_optional_dependency():
     code = (
-        "import sys, ssd_rt, ssd_rt.model, ssd_rt.postprocess, ssd_rt.preprocess, ssd_rt.demo\n"
+        "import sys, ssd_rt, ssd_rt.model, ssd_rt.postprocess, ssd_rt.preprocess, ssd_rt.cli.run\n"
         "heavy = [m for m in ('tensorrt', 'PyQt6', 'onnxruntime', 'onnx', 'pycocotools')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ssd_rt.config import Normalization
-from ssd_rt.data.scenes import random_scene
+from ssd_rt.data.synthetic import random_scene
 from ssd_rt.errors import ShapeError
 from ssd_rt.preprocess import preprocess, resize_uint8
 

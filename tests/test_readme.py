@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 
-from ssd_rt.data.scenes import random_scene
+from ssd_rt.data.synthetic import random_scene
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -122,7 +122,7 @@ def test_the_player_window_says_when_a_stream_drops(tmp_path, qtbot):
     from PyQt6.QtCore import QSettings
 
     from gui.window import MainWindow
-    from ssd_rt.engines import DEMO_NAME, PACKAGE_ENGINES
+    from ssd_rt.model_search import DEMO_NAME, PACKAGE_ENGINES
 
     video = write_video(tmp_path / "loop.mp4", 60, height=120, width=160)
     url = f"http://127.0.0.1:{free_port()}/live.ts"

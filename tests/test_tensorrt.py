@@ -11,14 +11,10 @@ import pytest
 import torch
 
 from ssd_rt.backends import load_backend
-from ssd_rt.data.scenes import random_scene
+from ssd_rt.data.synthetic import random_scene
 from ssd_rt.errors import ShapeError, WeightsError
-from ssd_rt.export.tensorrt import (
-    build_engine,
-    runtime_identity,
-    sidecar_path,
-    timing_cache_name,
-)
+from ssd_rt.export.tensorrt import build_engine, timing_cache_name
+from ssd_rt.model_format import runtime_identity, sidecar_path
 from ssd_rt.preprocess import preprocess
 
 pytestmark = [pytest.mark.tensorrt, pytest.mark.gpu]

@@ -121,7 +121,7 @@ def test_onnx_runtime_equals_pytorch(pair, tmp_path):
     tv, ours, config, names, images, features, heads, loc, logits = pair
     from ssd_rt.backends.onnxruntime import OnnxRuntimeBackend
     from ssd_rt.export.onnx import export_onnx
-    from ssd_rt.model_info import ModelInfo
+    from ssd_rt.model_format import ModelInfo
 
     path = export_onnx(ours, ModelInfo(config, names), tmp_path / "coco.onnx", version="test")
     backend = OnnxRuntimeBackend(path, torch.device("cpu"))
@@ -176,8 +176,8 @@ def coco_run(tmp_path_factory):
     torch.save(torchvision_ssd(True).state_dict(), hub / HUB_NAME)
     env = environment(root / "torch")
     args = ("--source", "demo", "--model", "coco", "--max-frames", "3", "--headless")
-    first = command("ssd_rt.cli", *args, "--json-out", "first.jsonl", cwd=root, env=env)
-    second = command("ssd_rt.cli", *args, "--json-out", "second.jsonl", cwd=root, env=env)
+    first = command("ssd_rt.cli.run", *args, "--json-out", "first.jsonl", cwd=root, env=env)
+    second = command("ssd_rt.cli.run", *args, "--json-out", "second.jsonl", cwd=root, env=env)
     return root, env, first, second
 
 
@@ -196,7 +196,7 @@ def test_model_coco_converts_once_then_runs(coco_run):
 def test_model_coco_offline_is_one_line(tmp_path):
     env = environment(tmp_path / "torch")
     env["https_proxy"] = env["HTTPS_PROXY"] = "http://127.0.0.1:9"  # nothing listens: offline
-    run = command("ssd_rt.cli", "--source", "demo", "--model", "coco", "--max-frames", "1",
+    run = command("ssd_rt.cli.run", "--source", "demo", "--model", "coco", "--max-frames", "1",
                   cwd=tmp_path, env=env)  # fmt: skip
     assert run.returncode == 1
     line = run.stderr.strip().splitlines()[-1]
@@ -211,11 +211,11 @@ def test_weights_option_converts_a_local_file_and_refuses_junk(tmp_path):
     env = environment(tmp_path / "torch")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")
-    run = command("ssd_rt.export.cli", "coco", "--weights", str(junk), "--onnx", "x.onnx",
+    run = command("ssd_rt.cli.export", "coco", "--weights", str(junk), "--onnx", "x.onnx",
                   cwd=tmp_path, env=env)  # fmt: skip
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert run.stderr.strip().startswith(f"ssd-rt-export: error: cannot read {junk}")
-    run = command("ssd_rt.cli", "--source", "demo", "--model", "engines/demo.onnx", "--weights",
+    run = command("ssd_rt.cli.run", "--source", "demo", "--model", "engines/demo.onnx", "--weights",
                   str(junk), cwd=tmp_path, env=env)  # fmt: skip
     assert run.returncode == 1
     assert "--weights goes with --model coco" in run.stderr
@@ -225,10 +225,10 @@ def test_export_chain_on_the_converted_model(coco_run, tmp_path):
     root, env, first, _ = coco_run
     assert first.returncode == 0, first.stderr
     out = tmp_path / "coco_fp16.onnx"
-    run = command("ssd_rt.export.cli", "coco", "--onnx", str(out), "--fp16", cwd=root, env=env)
+    run = command("ssd_rt.cli.export", "coco", "--onnx", str(out), "--fp16", cwd=root, env=env)
     assert run.returncode == 0, run.stderr
     assert "converted" not in run.stderr  # engines/coco.pt is reused
-    from ssd_rt.export.onnx import read_onnx_info
+    from ssd_rt.model_format import read_onnx_info
 
     info = read_onnx_info(out)
     assert info.precision == "fp16" and len(info.class_names) == 80
@@ -263,7 +263,7 @@ def test_eval_on_coco_format_keeps_category_ids(coco_run, tmp_path):
              "iscrowd": 1}]  # fmt: skip
     ann, image_dir = make_coco(tmp_path, images, anns, cats)
     out = tmp_path / "report"
-    run = command("ssd_rt.eval_cli", "--model", "coco", "--data", f"coco:{ann},{image_dir}",
+    run = command("ssd_rt.cli.eval", "--model", "coco", "--data", f"coco:{ann},{image_dir}",
                   "--out", str(out), cwd=root, env=env)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "no category for 77 of the model's classes" in run.stderr
@@ -289,7 +289,7 @@ def test_weights_other_than_the_converted_ones_are_refused(coco_run, tmp_path):
     before = (root / "engines" / "coco.pt").stat().st_mtime_ns
     other = tmp_path / "other.pth"
     other.write_bytes(b"some other weights")
-    run = command("ssd_rt.cli", "--source", "demo", "--model", "coco", "--weights", str(other),
+    run = command("ssd_rt.cli.run", "--source", "demo", "--model", "coco", "--weights", str(other),
                   "--max-frames", "1", cwd=root, env=env)  # fmt: skip
     assert run.returncode == 1 and "Traceback" not in run.stderr
     line = run.stderr.strip().splitlines()[-1]
@@ -301,7 +301,7 @@ def test_eval_on_a_coco_file_without_the_models_classes_is_one_line(tmp_path):
     repo = Path(__file__).resolve().parents[1]
     image = {"id": 1, "file_name": "a.jpg", "height": 60, "width": 80}
     ann, image_dir = make_coco(tmp_path, [image], [], [{"id": 1, "name": "cat"}])
-    run = command("ssd_rt.eval_cli", "--model", str(repo / "engines" / "demo.onnx"), "--data",
+    run = command("ssd_rt.cli.eval", "--model", str(repo / "engines" / "demo.onnx"), "--data",
                   f"coco:{ann},{image_dir}", "--out", str(tmp_path / "report"), cwd=tmp_path,
                   env=environment(tmp_path / "torch"))  # fmt: skip
     assert run.returncode == 1 and "Traceback" not in run.stderr

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from ssd_rt.checkpoint import load_checkpoint
-from ssd_rt.cli_errors import run_command
-from trainer.cli import main
+from ssd_rt.cli.common import run_command
+from ssd_rt.cli.train import main
 from trainer.presets import PRESETS, TrainSettings, resolve
 from trainer.train import lr_factor
 
@@ -172,7 +172,7 @@ def _command(out: Path, steps: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "trainer.cli",
+        "ssd_rt.cli.train",
         *TINY,
         "--steps",
         str(steps),
@@ -210,7 +210,7 @@ def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(tmp_path):
     assert len(losses(killed)) < steps  # really killed mid-run
     load_checkpoint(killed / "last.pt")  # not corrupted
     subprocess.run(
-        [sys.executable, "-m", "trainer.cli", "--resume", "--no-export", "--out", str(killed)],
+        [sys.executable, "-m", "ssd_rt.cli.train", "--resume", "--no-export", "--out", str(killed)],
         check=True,
         env=env,
         capture_output=True,
@@ -234,7 +234,7 @@ def test_two_process_ddp_with_gloo(tmp_path):
             "--nproc-per-node",
             "2",
             "-m",
-            "trainer.cli",
+            "ssd_rt.cli.train",
             *TINY,
             "--steps",
             "2",

@@ -10,7 +10,7 @@ import pytest
 
 from ssd_rt.backends.base import load_backend
 from ssd_rt.data.synthetic import MovingScenes, write_video
-from ssd_rt.engines import default_model, newest_model
+from ssd_rt.model_search import default_model, newest_model
 from ssd_rt.video.detector import Detector
 from ssd_rt.video.pipeline import Pipeline
 from ssd_rt.video.readers import DemoReader, FileReader, SourceError

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import torch
 
-from ssd_rt.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+from ssd_rt.checkpoint import load_checkpoint, save_checkpoint
 from ssd_rt.config import SSDConfig, prior_preset
 from ssd_rt.data.spec import EVAL_SPLITS, TRAIN_SPLITS, open_dataset, parse_data_spec
 from ssd_rt.data.transforms import SSDTrainTransform, collate
 from ssd_rt.errors import ConfigError, SSDRTError
+from ssd_rt.files import atomic_write_bytes
 from ssd_rt.model import SSD300
 from ssd_rt.priors import default_boxes
 from trainer.data import EpochSampler, SeededTransform
@@ -283,7 +284,7 @@ class Trainer:
 
     def evaluate(self) -> float:
         """VOC07 mAP@0.5 on the validation split (this rank's share, gathered on rank 0)."""
-        from ssd_rt.evaluate import predict, score
+        from ssd_rt.evaluation.evaluate import predict, score
 
         shard = torch.utils.data.Subset(
             self.val_set, range(self.rank, self.eval_count(), self.world)
@@ -418,7 +419,7 @@ class Trainer:
             self.plot()
 
     def plot(self) -> None:
-        from ssd_rt.plots import line_chart
+        from ssd_rt.evaluation.plots import line_chart
 
         rows = self.progress.history
         train = [r for r in rows if "loss" in r]

@@ -13,14 +13,12 @@ from pathlib import Path
 
 import torch
 
+from ssd_rt.device import resolve_device, tensorrt_unavailable_reason
 from ssd_rt.errors import ConfigError, ShapeError, SSDRTError, WeightsError
-from ssd_rt.model_info import ModelInfo
+from ssd_rt.model_format import CHECKPOINT_SUFFIXES, ONNX_SUFFIXES, ModelInfo, model_kind
 
 log = logging.getLogger("ssd_rt")
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
-ONNX_SUFFIXES = (".onnx",)
-ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
 
 
@@ -81,67 +79,6 @@ class Backend(abc.ABC):
         self.close()
 
 
-def resolve_device(name: str | torch.device) -> torch.device:
-    """ "auto" -> cuda when available else cpu; "cuda" without a GPU is a ConfigError.
-
-    A CUDA device always comes back with its index ("cuda" -> cuda:<current>): tensors report
-    theirs (cuda:0 != cuda), and torch.cuda.set_device / torch.cuda.device refuse none.
-    """
-    text = str(name)
-    if text == "auto":
-        text = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {text!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"unsupported device {text!r}; use auto, cpu, cuda or cuda:N")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {text!r} was asked for but no CUDA device is available")
-    if device.type == "cuda":
-        count = torch.cuda.device_count()
-        if device.index is None:
-            return torch.device("cuda", torch.cuda.current_device())
-        if device.index >= count:
-            raise ConfigError(
-                f"device {text!r} was asked for but this machine has {count} CUDA device(s): "
-                f"cuda:0..cuda:{count - 1}"
-            )
-    return device
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for queued GPU work, so a wall-clock reading covers it; no-op on the CPU."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _kind(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in CHECKPOINT_SUFFIXES:
-        return "checkpoint"
-    if suffix in ONNX_SUFFIXES:
-        return "onnx"
-    if suffix in ENGINE_SUFFIXES:
-        return "engine"
-    raise WeightsError(
-        f"{path}: unknown model file type {suffix!r}; expected a checkpoint "
-        f"({', '.join(CHECKPOINT_SUFFIXES)}), an ONNX file (.onnx) or a TensorRT engine "
-        f"({', '.join(ENGINE_SUFFIXES)})"
-    )
-
-
-def tensorrt_unavailable_reason(device: torch.device) -> str | None:
-    """None when TensorRT can run on `device`, else why not (one phrase)."""
-    if device.type != "cuda":
-        return "TensorRT needs a CUDA device"
-    try:
-        import tensorrt  # noqa: F401
-    except Exception as err:  # ImportError, or native libraries missing
-        return f"TensorRT is not importable ({type(err).__name__}: {err})"
-    return None
-
-
 def _sibling(path: Path, suffixes: tuple[str, ...]) -> Path | None:
     for suffix in suffixes:
         candidate = path.with_suffix(suffix)
@@ -174,7 +111,7 @@ def load_backend(
         raise WeightsError(f"model not found: {path}")
     if path.is_dir():
         raise WeightsError(f"{path} is a folder; give a model file (.onnx, .engine, .pt)")
-    kind = _kind(path)
+    kind = model_kind(path)
     dev = resolve_device(device)
 
     if backend == "torch":

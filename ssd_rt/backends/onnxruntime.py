@@ -10,8 +10,7 @@ import torch
 
 from ssd_rt.backends.base import Backend, BackendUnavailable
 from ssd_rt.errors import ConfigError, WeightsError
-from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES
-from ssd_rt.model_info import ModelInfo
+from ssd_rt.model_format import INPUT_NAME, OUTPUT_NAMES, ModelInfo
 
 
 class OnnxRuntimeBackend(Backend):

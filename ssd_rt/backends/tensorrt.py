@@ -20,17 +20,18 @@ from typing import TYPE_CHECKING
 import torch
 
 from ssd_rt.backends.base import Backend
-from ssd_rt.checkpoint import check_class_names, config_from_dict
 from ssd_rt.errors import WeightsError
-from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES, read_onnx_info
-from ssd_rt.export.tensorrt import (
-    build_engine,
+from ssd_rt.export.tensorrt import build_engine  # an engine (re)build is the exporter's job
+from ssd_rt.files import sha256_of
+from ssd_rt.model_format import (
+    INPUT_NAME,
+    OUTPUT_NAMES,
     mismatch,
+    read_onnx_info,
     read_sidecar,
     runtime_identity,
-    sha256_of,
+    sidecar_info,
 )
-from ssd_rt.model_info import ModelInfo
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -82,9 +83,7 @@ class TensorRTBackend(Backend):
         self.engine = engine
         self.engine_path = engine_path
         self.rebuilt = reason is not None
-        config = config_from_dict(sidecar["model_config"])
-        names = check_class_names(sidecar["class_names"], config.num_classes)
-        info = ModelInfo(config, names, sidecar.get("precision", "fp32"))
+        info = sidecar_info(sidecar, str(engine_path))
         _, _, max_shape = engine.get_tensor_profile_shape(INPUT_NAME, 0)
         super().__init__(info, device, max_batch=int(max_shape[0]))
         self.stream = torch.cuda.Stream(device)

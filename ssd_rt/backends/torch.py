@@ -13,7 +13,7 @@ import torch
 from ssd_rt.backends.base import Backend
 from ssd_rt.checkpoint import load_model
 from ssd_rt.errors import ConfigError
-from ssd_rt.model_info import ModelInfo
+from ssd_rt.model_format import ModelInfo
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 GRAPH_WARMUP_RUNS = 3  # cuDNN picks its algorithms on these before capture

@@ -92,3 +92,13 @@ def open_dataset(
             f"the model has {', '.join(classes)}"
         )
     return SyntheticScenes(spec.count, spec.seed, split)
+
+
+def check_data(data: str, split: str | None, classes: list[str] | None) -> str:
+    """The summary `ssd-rt-data check` and `ssd-rt-train --check-data` print."""
+    spec = parse_data_spec(data)
+    split = TRAIN_SPLITS[spec.kind] if split is None else split
+    dataset = open_dataset(spec, split, classes)
+    header = f"{spec}" + (f" split {split}" if split else "")
+    header += f": {len(dataset.class_names)} classes"
+    return header + "\n" + dataset.report.summary(dataset.class_names)

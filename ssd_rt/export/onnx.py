@@ -19,13 +19,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ssd_rt.checkpoint import atomic_write_bytes
 from ssd_rt.errors import SSDRTError
-from ssd_rt.model_info import ModelInfo
+from ssd_rt.files import atomic_write_bytes
+from ssd_rt.model_format import INPUT_NAME, OUTPUT_NAMES, ModelInfo
 
 OPSET = 18  # parsed by TensorRT 10.0+ (and 11); Reduce ops take axes as inputs from 18
-INPUT_NAME = "images"
-OUTPUT_NAMES = ("loc", "logits")
 MAX_EXPORT_BATCH = 1024  # upper bound of the symbolic batch; engines pick their own profile
 
 
@@ -96,20 +94,3 @@ def export_onnx(
     path = Path(path)
     atomic_write_bytes(path, lambda f: f.write(buffer.getvalue()))
     return path
-
-
-def read_onnx_info(path: str | Path) -> ModelInfo:
-    """ModelInfo from an ONNX file's metadata, without loading its weights into a runtime."""
-    import onnx
-
-    from ssd_rt.errors import WeightsError
-
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"ONNX file not found: {path}")
-    try:
-        proto = onnx.load_model(str(path), load_external_data=False)
-    except Exception as err:  # protobuf DecodeError and friends
-        raise WeightsError(f"{path} is not a readable ONNX file: {type(err).__name__}") from None
-    props = {p.key: p.value for p in proto.metadata_props}
-    return ModelInfo.from_metadata(props, str(path))

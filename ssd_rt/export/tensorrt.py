@@ -7,7 +7,7 @@ TensorRT 10 and 11 (DESIGN.md, decision 3):
 - a float32 graph builds FP32, or on 10.x FP16 through BuilderFlag.FP16 when asked.
 - one optimization profile: batch 1..max with opt at the common batch; a timing cache beside the
   engines makes rebuilds fast; the engine file holds only TensorRT's bytes (trtexec and Triton
-  read it as is), and everything else goes in `<engine>.json`.
+  read it as is), and everything else goes in `<engine>.json` (its schema: model_format).
 """
 
 from __future__ import annotations
@@ -17,66 +17,27 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from ssd_rt.checkpoint import atomic_write_bytes, config_to_dict, sha256_of
-from ssd_rt.errors import ConfigError, SSDRTError, WeightsError
-from ssd_rt.export.onnx import INPUT_NAME, OUTPUT_NAMES, read_onnx_info
+from ssd_rt.errors import ConfigError, SSDRTError
 from ssd_rt.export.progress import BuildProgress, logging_reporter, tensorrt_monitor
+from ssd_rt.files import atomic_write_bytes, sha256_of
+from ssd_rt.model_format import (
+    INPUT_NAME,
+    make_sidecar,
+    read_onnx_info,
+    runtime_identity,
+    sidecar_path,
+)
 
 log = logging.getLogger("ssd_rt")
 
-SIDECAR_FORMAT = "ssd-rt-engine/1"
 DEFAULT_WORKSPACE_GIB = 2.0
 
 
 class EngineBuildError(SSDRTError):
     """TensorRT could not parse the ONNX file or build an engine from it."""
-
-
-def sidecar_path(engine_path: Path) -> Path:
-    return engine_path.with_name(engine_path.name + ".json")
-
-
-def runtime_identity(device: torch.device) -> dict[str, str]:
-    """What an engine is tied to: the TensorRT version and the GPU (name, compute capability)."""
-    import tensorrt as trt
-
-    major, minor = torch.cuda.get_device_capability(device)
-    return {
-        "tensorrt_version": trt.__version__,
-        "gpu_name": torch.cuda.get_device_name(device),
-        "compute_capability": f"{major}.{minor}",
-    }
-
-
-def read_sidecar(engine_path: Path) -> dict[str, Any]:
-    path = sidecar_path(engine_path)
-    if not path.is_file():
-        raise WeightsError(
-            f"{engine_path} has no sidecar {path.name}; rebuild it with ssd-rt-export"
-        )
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise WeightsError(f"{path} is not readable JSON: {err}") from None
-    if not isinstance(data, dict) or data.get("format") != SIDECAR_FORMAT:
-        raise WeightsError(f"{path} is not an ssd-rt engine sidecar")
-    return data
-
-
-def mismatch(sidecar: dict[str, Any], current: dict[str, str]) -> str | None:
-    """None when the engine fits this machine, else what differs, in words."""
-    for key, label in (
-        ("tensorrt_version", "TensorRT"),
-        ("gpu_name", "GPU"),
-        ("compute_capability", "compute capability"),
-    ):
-        if sidecar.get(key) != current[key]:
-            return f"{label} {sidecar.get(key)} (this machine: {current[key]})"
-    return None
 
 
 def build_engine(
@@ -131,22 +92,10 @@ def build_engine(
     atomic_write_bytes(cache_path, lambda f: f.write(cache_bytes))
 
     precision = "fp16" if (fp16 or graph_fp16) else "fp32"
-    sidecar = {
-        "format": SIDECAR_FORMAT,
-        **identity,
-        "precision": precision,
-        "input_name": INPUT_NAME,
-        "output_names": list(OUTPUT_NAMES),
-        "input_shape_min": [1, 3, info.input_size, info.input_size],
-        "input_shape_opt": [opt, 3, info.input_size, info.input_size],
-        "input_shape_max": [max_batch, 3, info.input_size, info.input_size],
-        "num_priors": info.config.priors.num_priors,
-        "class_names": list(info.class_names),
-        "model_config": config_to_dict(info.config),
-        "onnx_file": onnx_path.name,
-        "onnx_sha256": sha256_of(onnx_path),
-        "engine_sha256": hashlib.sha256(engine_bytes).hexdigest(),
-    }
+    sidecar = make_sidecar(info, identity, precision=precision, opt_batch=opt,
+                           max_batch=max_batch, onnx_path=onnx_path,
+                           onnx_sha256=sha256_of(onnx_path),
+                           engine_sha256=hashlib.sha256(engine_bytes).hexdigest())  # fmt: skip
     text = json.dumps(sidecar, indent=2)
     atomic_write_bytes(sidecar_path(engine_path), lambda f: f.write(text.encode()))
     return engine_path

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ssd_rt.checkpoint import sha256_of
 from ssd_rt.errors import WeightsError
+from ssd_rt.files import sha256_of
 
 log = logging.getLogger("ssd_rt")
 
@@ -79,7 +79,7 @@ def _read_weights_file(path: Path) -> dict:
 
 
 def search_folders() -> tuple[Path, ...]:
-    from ssd_rt.engines import PACKAGE_ENGINES
+    from ssd_rt.model_search import PACKAGE_ENGINES
 
     return (Path("engines"), PACKAGE_ENGINES)
 
@@ -125,7 +125,7 @@ def _check_same_source(checkpoint: Path, weights: Path) -> None:
 
 def _convert(weights: Path | None, folder: Path, say: Callable[[str], None]) -> CocoFiles:
     from ssd_rt.checkpoint import save_checkpoint
-    from ssd_rt.cli_errors import require_writable_folder
+    from ssd_rt.files import require_writable_folder
     from ssd_rt.pretrained.torchvision_ssd import build_model
 
     require_writable_folder(folder, "the converted COCO model")

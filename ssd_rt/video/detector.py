@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ssd_rt.backends.base import Backend, synchronize
+from ssd_rt.backends.base import Backend
 from ssd_rt.config import PostprocessConfig
 from ssd_rt.detections import Detections
+from ssd_rt.device import synchronize
 from ssd_rt.errors import ConfigError
 from ssd_rt.postprocess import postprocess
 from ssd_rt.preprocess import preprocess

@@ -13,7 +13,7 @@ import torch
 
 from ssd_rt.config import Normalization, PostprocessConfig
 from ssd_rt.detections import Detections
-from ssd_rt.metrics import (
+from ssd_rt.evaluation.metrics import (
     GroundTruth,
     VocResult,
     coco_evaluate,

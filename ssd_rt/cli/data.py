@@ -17,7 +17,8 @@ import logging
 import sys
 from pathlib import Path
 
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli.common import run_command
+from ssd_rt.data.spec import check_data
 from ssd_rt.errors import ConfigError
 
 
@@ -54,18 +55,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     video.add_argument("--size", default="640x360", help="WIDTHxHEIGHT (640x360)")
     video.add_argument("--fps", type=float, default=30.0)
     return parser.parse_args(argv)
-
-
-def check_data(data: str, split: str | None, classes: list[str] | None) -> str:
-    """The summary `check` prints (also used by ssd-rt-train --check-data)."""
-    from ssd_rt.data.spec import TRAIN_SPLITS, open_dataset, parse_data_spec
-
-    spec = parse_data_spec(data)
-    split = TRAIN_SPLITS[spec.kind] if split is None else split
-    dataset = open_dataset(spec, split, classes)
-    header = f"{spec}" + (f" split {split}" if split else "")
-    header += f": {len(dataset.class_names)} classes"
-    return header + "\n" + dataset.report.summary(dataset.class_names)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ssd_rt.errors import WeightsError
-from ssd_rt.export.bundle import FP16_ONNX_SUFFIX
+from ssd_rt.model_format import is_runnable_name
 
 PACKAGE_ENGINES = Path(__file__).resolve().parents[1] / "engines"  # the repository's engines/
 DEMO_NAME = "demo.onnx"
@@ -23,7 +23,7 @@ def newest_model(folder: Path) -> Path | None:
         return None
     models = [p for p in folder.iterdir()
               if p.suffix in MODEL_SUFFIXES and p.is_file() and p.name != DEMO_NAME
-              and not p.name.endswith(FP16_ONNX_SUFFIX)]  # fmt: skip
+              and is_runnable_name(p)]  # fmt: skip
     return max(models, key=lambda p: p.stat().st_mtime, default=None)
 
 
@@ -47,6 +47,6 @@ def available_models(folders: tuple[Path, ...] = (Path("engines"), PACKAGE_ENGIN
         if folder.is_dir():
             for p in folder.iterdir():
                 if (p.suffix in (*MODEL_SUFFIXES, ".pt") and p.is_file()
-                        and not p.name.endswith(FP16_ONNX_SUFFIX)):  # fmt: skip
+                        and is_runnable_name(p)):  # fmt: skip
                     found.setdefault(p.resolve(), p)
     return sorted(found.values(), key=lambda p: p.stat().st_mtime, reverse=True)

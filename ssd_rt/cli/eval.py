@@ -16,8 +16,9 @@ import math
 import sys
 from pathlib import Path
 
-from ssd_rt.cli_errors import comma_separated, require_writable_folder, run_command
+from ssd_rt.cli.common import comma_separated, run_command
 from ssd_rt.errors import ConfigError
+from ssd_rt.files import require_writable_folder
 from ssd_rt.pretrained import add_weights_option
 
 log = logging.getLogger("ssd_rt")
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from ssd_rt.config import PostprocessConfig
     from ssd_rt.data.spec import parse_data_spec
-    from ssd_rt.evaluate import METRICS
+    from ssd_rt.evaluation.evaluate import METRICS
 
     metrics = comma_separated(args.metrics)
     unknown = [m for m in metrics if m not in METRICS]
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ssd_rt.backends.base import load_backend
     from ssd_rt.data.spec import open_dataset
-    from ssd_rt.evaluate import predict, score
+    from ssd_rt.evaluation.evaluate import predict, score
     from ssd_rt.pretrained import resolve_model
     from ssd_rt.priors import default_boxes
 
@@ -151,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write_report(out: Path, args, spec, backend: str, images: int, result) -> None:
-    from ssd_rt.checkpoint import atomic_write_bytes
-    from ssd_rt.plots import line_chart
+    from ssd_rt.evaluation.plots import line_chart
+    from ssd_rt.files import atomic_write_bytes
 
     (out / "pr").mkdir(parents=True, exist_ok=True)
     report = {

@@ -19,8 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from ssd_rt.cli_errors import OneLineParser, comma_separated, positive_int, run_command
+from ssd_rt.cli.common import OneLineParser, comma_separated, positive_int, run_command
 from ssd_rt.errors import ConfigError
+from ssd_rt.files import check_output_path
 from ssd_rt.pretrained import add_weights_option
 
 STATUS_EVERY_S = 2.0  # headless live status line
@@ -79,20 +80,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def check_output(path: Path | None, suffixes: tuple[str, ...], what: str, overwrite: bool) -> None:
-    from ssd_rt.cli_errors import require_writable_folder
-
-    if path is None:
-        return
-    if path.suffix.lower() not in suffixes:
-        raise ConfigError(f"{what} {path} must end in {' or '.join(suffixes)}")
-    if path.is_dir():
-        raise ConfigError(f"{what} {path} is a folder; give a file name")
-    if path.exists() and not overwrite:
-        raise ConfigError(f"{path} already exists; pass --overwrite to replace it")
-    require_writable_folder(path.parent, what)
-
-
 def window_problem() -> str | None:
     """None when the viewer window can open, else why not: ssd-rt then runs headless."""
     platform = os.environ.get("QT_QPA_PLATFORM", "")
@@ -110,14 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     PostprocessConfig(score_thresh=args.conf, iou_thresh=args.iou)  # ranges, before any work
     if args.reconnect_s < 0:
         raise ConfigError(f"--reconnect-s must be 0 or more, got {args.reconnect_s}")
-    check_output(args.record, (".mp4",), "--record", args.overwrite)
-    check_output(args.json_out, (".jsonl", ".json"), "--json-out", args.overwrite)
+    for path, what, suffixes in ((args.record, "--record", (".mp4",)),
+                                 (args.json_out, "--json-out", (".jsonl", ".json"))):  # fmt: skip
+        if path is not None:
+            check_output_path(path, what, suffixes=suffixes, overwrite=args.overwrite)
     classes = comma_separated(args.classes) if args.classes else None
     if args.classes is not None and not classes:
         raise ConfigError("--classes is empty; give class names separated by commas")
 
     from ssd_rt.backends.base import load_backend
-    from ssd_rt.engines import default_model
+    from ssd_rt.model_search import default_model
     from ssd_rt.pretrained import resolve_model
     from ssd_rt.video.detector import Detector
     from ssd_rt.video.sources import open_source

@@ -14,12 +14,11 @@ import logging
 import sys
 from pathlib import Path
 
-import ssd_rt
-from ssd_rt.backends.base import resolve_device, tensorrt_unavailable_reason
 from ssd_rt.checkpoint import load_model
-from ssd_rt.cli_errors import run_command
+from ssd_rt.cli.common import run_command
+from ssd_rt.device import resolve_device, tensorrt_unavailable_reason
 from ssd_rt.errors import ConfigError, SSDRTError
-from ssd_rt.model_info import ModelInfo
+from ssd_rt.files import check_output_path
 from ssd_rt.pretrained import add_weights_option
 
 
@@ -44,20 +43,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _check_output(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise ConfigError(f"{path} already exists; pass --overwrite to replace it")
-    if path.is_dir():
-        raise ConfigError(f"{path} is a folder, not a file path")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ConfigError(f"folder {parent} does not exist")
-    import os
-
-    if not os.access(parent, os.W_OK):
-        raise ConfigError(f"folder {parent} is not writable")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.max_batch < 1:
@@ -68,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"--workspace-gib must be positive, got {args.workspace_gib}")
     if args.onnx.suffix.lower() != ".onnx":
         raise ConfigError(f"--onnx must name a .onnx file, got {args.onnx}")
-    _check_output(args.onnx, args.overwrite)
+    check_output_path(args.onnx, "--onnx", overwrite=args.overwrite)
     device = None
     if args.engine is not None:
-        _check_output(args.engine, args.overwrite)
+        check_output_path(args.engine, "--engine", overwrite=args.overwrite)
         device = resolve_device(args.device)
         reason = tensorrt_unavailable_reason(device)
         if reason:
@@ -79,29 +64,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"cannot build {args.engine}: {reason}; export ONNX here and build on a GPU machine"
             )
 
-    from ssd_rt.export.onnx import export_onnx
+    from ssd_rt.export.bundle import EngineOptions, build_engine_files, write_onnx
     from ssd_rt.pretrained import resolve_model
 
     model, checkpoint = load_model(resolve_model(args.checkpoint, args.weights, "checkpoint"))
-    info = ModelInfo(checkpoint.config, checkpoint.class_names, "fp16" if args.fp16 else "fp32")
-    export_onnx(model, info, args.onnx, version=ssd_rt.__version__)
-    print(f"wrote {args.onnx} ({info.precision}, {len(info.class_names)} classes, dynamic batch)")
+    precision = "fp16" if args.fp16 else "fp32"
+    write_onnx(model, checkpoint, args.onnx, precision)
+    classes = len(checkpoint.class_names)
+    print(f"wrote {args.onnx} ({precision}, {classes} classes, dynamic batch)")
 
     if args.engine is not None:
-        from ssd_rt.export.tensorrt import build_engine, sidecar_path
-
-        build_engine(
-            args.onnx,
-            args.engine,
-            device=device,
-            max_batch=args.max_batch,
-            opt_batch=args.opt_batch,
-            fp16=args.fp16,
-            workspace_gib=args.workspace_gib,
-        )
-        print(
-            f"wrote {args.engine} and {sidecar_path(args.engine).name} (batch 1..{args.max_batch})"
-        )
+        options = EngineOptions(device, args.max_batch, args.opt_batch, args.workspace_gib)
+        engine, sidecar = build_engine_files(args.onnx, args.engine, options, fp16=args.fp16)
+        print(f"wrote {engine} and {sidecar.name} (batch 1..{args.max_batch})")
     return 0
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from ssd_rt.errors import ConfigError, SSDRTError
 
@@ -29,15 +27,6 @@ def run_command(
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-
-
-def require_writable_folder(folder: Path, what: str) -> None:
-    """Check, before any work, that `folder` (or its nearest existing parent) can be written."""
-    existing = Path(folder)
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise ConfigError(f"cannot write {what} to {folder}: {existing} is not a writable folder")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from ssd_rt.backends.base import BACKENDS
-from ssd_rt.cli_errors import OneLineParser, run_command
+from ssd_rt.cli.common import OneLineParser, run_command
 from ssd_rt.errors import ConfigError, SSDRTError
 
 

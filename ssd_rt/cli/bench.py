@@ -23,11 +23,12 @@ from pathlib import Path
 import torch
 
 import ssd_rt
-from ssd_rt.backends.base import Backend, load_backend, resolve_device, synchronize
+from ssd_rt.backends.base import Backend, load_backend
 from ssd_rt.checkpoint import load_model, save_checkpoint
-from ssd_rt.cli_errors import comma_separated, run_command
+from ssd_rt.cli.common import comma_separated, run_command
 from ssd_rt.config import SSDConfig
-from ssd_rt.data.scenes import random_scene
+from ssd_rt.data.synthetic import random_scene
+from ssd_rt.device import resolve_device, synchronize
 from ssd_rt.errors import ConfigError
 from ssd_rt.model import SSD300
 from ssd_rt.postprocess import postprocess
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             onnx_path = checkpoint.with_suffix(".onnx")
             if not onnx_path.is_file():
                 from ssd_rt.export.onnx import export_onnx
-                from ssd_rt.model_info import ModelInfo
+                from ssd_rt.model_format import ModelInfo
 
                 onnx_path = Path(tmp) / "model.onnx"
                 precision = "fp16" if "tensorrt" in names else "fp32"

@@ -20,8 +20,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from ssd_rt.cli_errors import require_writable_folder, run_command
+from ssd_rt.cli.common import run_command
 from ssd_rt.errors import ConfigError
+from ssd_rt.files import require_writable_folder
 
 RUN_FILES = ("run.json", "last.pt", "best.pt", "metrics.jsonl", "metrics.csv", "loss.png",
              "curves.png", "model.onnx", "model_fp16.onnx", "model.engine",
@@ -141,8 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
     if args.check_data:
-        from ssd_rt.data.cli import check_data
-        from ssd_rt.data.spec import EVAL_SPLITS, TRAIN_SPLITS, parse_data_spec
+        from ssd_rt.data.spec import EVAL_SPLITS, TRAIN_SPLITS, check_data, parse_data_spec
         from trainer.presets import resolve
 
         settings = resolve(args.preset, overrides(args))
@@ -189,7 +189,7 @@ def train_and_export(args: argparse.Namespace, rank: int, world: int) -> None:
                 (args.out / name).unlink(missing_ok=True)
         args.out.mkdir(parents=True, exist_ok=True)
         text = json.dumps(settings.to_dict(), indent=2)
-        from ssd_rt.checkpoint import atomic_write_bytes
+        from ssd_rt.files import atomic_write_bytes
 
         atomic_write_bytes(folder.settings, lambda f: f.write(text.encode()))
         trainer.log(

@@ -1,12 +1,12 @@
 """Per-stage timing of one SSD300 of any width on a generated frame (random weights).
 
-    python -m ssd_rt.demo [--width 1.0] [--device auto|cpu|cuda] [--runs 10]
+    python tools/stage_times.py [--width 1.0] [--device auto|cpu|cuda] [--runs 10]
 
 Runs the inference path the video pipeline runs per frame: preprocess (BGR uint8 frame ->
 normalized 300x300), the network, and postprocess (decode, NMS) back to frame pixels, and prints
 the median of each stage. The weights are random (any width, any device, no model file needed),
-so the boxes are meaningless; the shapes and the timings are real. The product demo, with the
-trained demo model, is `ssd-rt --source demo` (`make demo`).
+so the boxes are meaningless; the shapes and the timings are real. The demo itself (moving
+shapes and the model shipped for them) is `ssd-rt --source demo` (`make demo`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import time
 
 import torch
 
-from ssd_rt.backends.base import resolve_device, synchronize
-from ssd_rt.cli_errors import positive_int, run_command
+from ssd_rt.cli.common import positive_int, run_command
 from ssd_rt.config import PostprocessConfig, SSDConfig
-from ssd_rt.data.scenes import random_scene
+from ssd_rt.data.synthetic import random_scene
+from ssd_rt.device import resolve_device, synchronize
 from ssd_rt.errors import ConfigError
 from ssd_rt.model import SSD300
 from ssd_rt.postprocess import postprocess
@@ -37,7 +37,7 @@ VOC_CLASSES = (
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m ssd_rt.demo", description=__doc__.splitlines()[0]
+        prog="tools/stage_times.py", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (1.0 = paper)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")

@@ -1,7 +1,7 @@
 """The detector's live controls: thresholds, the class filter, what the boxes are labelled with.
 
 The panel only emits intent signals; the window applies them (`Detector.configure`, the view's
-flags), so each takes effect on the next frame (DESIGN.md: widgets emit, a window wires).
+flags), so each takes effect on the next frame: widgets emit, a window wires.
 """
 
 from __future__ import annotations

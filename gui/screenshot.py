@@ -43,8 +43,8 @@ def main(out: Path, model: Path = PACKAGE_ENGINES / DEMO_NAME) -> None:
                             backend="onnxruntime", device="cpu")  # fmt: skip
         window.resize(1280, 720)
         window.show()
-        window.open_source_text(str(video))
-        wait_for(lambda: window.shown > 0, 180)  # "coco" may convert first
+        window.session.open(str(video))
+        wait_for(lambda: window.session.shown > 0, 180)  # "coco" may convert first
         QTest.qWait(int(PLAY_S * 1000))
         window.toggle_play()
         QTest.qWait(300)

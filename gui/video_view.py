@@ -1,7 +1,7 @@
 """The video widget: the newest frame, scaled to fit, with boxes, labels and stats painted over.
 
 Workers never touch it: the main thread takes the newest result from a `ResultBridge`
-(gui/bridge.py; DESIGN.md, 11) when its queued signal arrives, and repaints. The frame's pixels
+(gui/bridge.py) when its queued signal arrives, and repaints. The frame's pixels
 are copied into the QImage (`QImage.copy()`), so the numpy buffer may be reused or freed by the
 worker at once: no torn or blank frames.
 """
@@ -14,7 +14,7 @@ from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PyQt6.QtWidgets import QWidget
 
 from ssd_rt.video.draw import class_colour_bgr
-from ssd_rt.video.sinks import Result
+from ssd_rt.video.frames import Result
 
 
 def to_qimage(image_bgr: np.ndarray) -> QImage:

@@ -1,7 +1,8 @@
 """The `ssd-rt` window: the video view of a running pipeline, closed by the user or at the end.
 
-    viewer = Viewer(class_names)      # a sink (viewer.results) to hand to the Pipeline
-    viewer.run(pipeline)              # Qt event loop until the window closes or the run ends
+    viewer = Viewer(class_names)      # viewer.results: the display of a RunSession
+    session.displays = (viewer.results,); session.start(sinks)
+    viewer.run(session)               # Qt event loop until the window closes or the run ends
 
 The main thread only paints: the inference thread hands results to a `ResultBridge` (the same
 coalesced queued signal as the player, `ssd-rt-gui`), the window paints the newest one (stale
@@ -20,16 +21,9 @@ from PyQt6.QtWidgets import QApplication, QMainWindow
 
 from gui.bridge import ResultBridge
 from gui.video_view import VideoView
+from ssd_rt.video.stats import stats_lines
 
 END_CHECK_MS = 50  # how often the window looks whether the run has ended
-
-
-def stats_lines(snapshot) -> tuple[str, ...]:
-    return (
-        f"display {snapshot.display_fps:.1f} FPS | inference {snapshot.inference_fps:.1f} FPS | "
-        f"dropped {snapshot.dropped}",
-        f"ms: {snapshot.stages_text()} | latency {snapshot.latency_ms:.0f}",
-    )
 
 
 class Viewer:
@@ -45,12 +39,15 @@ class Viewer:
         self.timer.setInterval(END_CHECK_MS)
         self.shown = 0
 
-    def run(self, pipeline, *, close_at_end: bool = True) -> None:
+    def run(self, session, *, close_at_end: bool = True) -> None:
+        """Paint the results of `session`'s running pipeline (a RunSession whose displays are
+        `self.results`) until the window closes or the run ends; then stop the run."""
+        pipeline = session.pipeline
+
         def show() -> None:
             result = self.results.take()
-            if result is not None:
-                self.view.show_result(result, stats_lines(pipeline.stats.snapshot()))
-                pipeline.stats.add_displayed(result.frame.captured_at)
+            if result is not None and session.accept(result):
+                self.view.show_result(result, stats_lines(pipeline.stats.snapshot(), display=True))
                 self.shown += 1
 
         def check_end() -> None:

@@ -13,7 +13,7 @@ from ssd_rt.backends.base import load_backend
 from ssd_rt.data.synthetic import write_video
 from ssd_rt.video.detector import Detector
 from ssd_rt.video.pipeline import Pipeline
-from ssd_rt.video.playback import PlaybackSource
+from ssd_rt.video.playback import Player
 from ssd_rt.video.readers import DemoReader, FileReader
 from ssd_rt.video.sinks import JsonLinesWriter, LatestResult
 
@@ -45,7 +45,7 @@ def no_frame_within(source, seconds: float) -> bool:
 
 
 def test_paused_on_the_first_frame_then_seeks_are_exact(video, decoded):
-    source = PlaybackSource(FileReader(video)).start()
+    source = Player(FileReader(video)).start()
     try:
         first = source.get(5)
         assert first.index == 0 and np.array_equal(first.image_bgr, decoded[0])
@@ -68,7 +68,7 @@ def test_paused_on_the_first_frame_then_seeks_are_exact(video, decoded):
 
 
 def test_plays_to_the_end_holds_the_last_frame_and_play_starts_over(video):
-    source = PlaybackSource(FileReader(video)).start()
+    source = Player(FileReader(video)).start()
     try:
         assert source.get(5).index == 0
         source.realtime = False
@@ -90,7 +90,7 @@ def test_plays_to_the_end_holds_the_last_frame_and_play_starts_over(video):
 
 
 def test_file_rate_paces_frames_at_the_files_fps(video):
-    source = PlaybackSource(FileReader(video)).start()
+    source = Player(FileReader(video)).start()
     try:
         source.get(5)
         assert source.fps == pytest.approx(30.0)
@@ -105,7 +105,7 @@ def test_file_rate_paces_frames_at_the_files_fps(video):
 
 
 def test_a_seek_drops_frames_decoded_before_it(video):
-    source = PlaybackSource(FileReader(video)).start()
+    source = Player(FileReader(video)).start()
     try:
         source.get(5)
         source.realtime = False
@@ -125,7 +125,7 @@ def test_a_seek_drops_frames_decoded_before_it(video):
 
 
 def test_a_paused_live_source_delivers_nothing_and_refresh_shows_the_last_frame():
-    source = PlaybackSource(DemoReader(live=True, fps=60.0, height=64, width=96)).start()
+    source = Player(DemoReader(live=True, fps=60.0, height=64, width=96)).start()
     try:
         assert not source.seekable and source.frame_count is None
         assert no_frame_within(source, 0.3)  # starts paused
@@ -147,9 +147,9 @@ def test_a_paused_live_source_delivers_nothing_and_refresh_shows_the_last_frame(
 
 def test_a_pipeline_takes_and_drops_a_sink_while_running(tmp_path, slim_onnx, video):
     detector = Detector(load_backend(slim_onnx, "onnxruntime", "cpu", threads=1), conf=0.3)
-    source = PlaybackSource(FileReader(video)).start()
+    source = Player(FileReader(video)).start()
     window = LatestResult()
-    pipeline = Pipeline(source, detector, [window], batch=2).start()
+    pipeline = Pipeline(source.source, detector, [window], batch=2).start()
     try:
         source.realtime = False
         writer = JsonLinesWriter(tmp_path / "part.jsonl", detector.class_names)
@@ -178,9 +178,9 @@ def test_a_pipeline_takes_and_drops_a_sink_while_running(tmp_path, slim_onnx, vi
 def test_frames_shown_again_while_paused_reach_the_window_but_not_the_files(tmp_path, slim_onnx,
                                                                             video):  # fmt: skip
     detector = Detector(load_backend(slim_onnx, "onnxruntime", "cpu", threads=1), conf=0.3)
-    source = PlaybackSource(FileReader(video)).start()
+    source = Player(FileReader(video)).start()
     window = LatestResult()
-    pipeline = Pipeline(source, detector, [window], batch=1).start()
+    pipeline = Pipeline(source.source, detector, [window], batch=1).start()
     deadline = time.monotonic() + 10
 
     def shown() -> tuple[int, bool]:

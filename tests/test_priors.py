@@ -1,4 +1,4 @@
-"""Golden tests of the SSD300 default boxes: the Caffe VOC geometry (DESIGN.md, decision 6)."""
+"""Golden tests of the SSD300 default boxes: the Caffe VOC geometry (architecture.md)."""
 
 import math
 

@@ -1,5 +1,5 @@
 """A real network stream: ffmpeg serves a file over HTTP (MPEG-TS) on 127.0.0.1, is killed
-mid-run and restarted, and the pipeline reconnects and goes on (DESIGN.md, environment facts).
+mid-run and restarted, and the pipeline reconnects and goes on.
 
 ffmpeg comes from Debian's package, installed by `make test` where it can be; without it these
 tests skip with the reason.
@@ -134,8 +134,8 @@ def test_the_player_window_says_when_a_stream_drops(tmp_path, qtbot):
     window.show()
     try:
         time.sleep(0.5)  # ffmpeg listening
-        window.open_source_text(url)
-        qtbot.waitUntil(lambda: window.shown >= 5, timeout=30_000)
+        window.session.open(url)
+        qtbot.waitUntil(lambda: window.session.shown >= 5, timeout=30_000)
         assert not window.transport.slider.isEnabled()  # a stream cannot seek
         server.kill()  # the stream drops: the window says so and reconnects
         server.wait()

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(settings=QSettings(), model=model, backend=args.backend,
                         device=args.device)  # fmt: skip
     if args.source:
-        window.open_source_text(args.source)
+        window.session.open(args.source)
     _close_on_ctrl_c(window)
     window.show()
     app.exec()

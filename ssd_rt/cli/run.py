@@ -105,66 +105,66 @@ def main(argv: list[str] | None = None) -> int:
     if args.classes is not None and not classes:
         raise ConfigError("--classes is empty; give class names separated by commas")
 
-    from ssd_rt.backends.base import load_backend
     from ssd_rt.model_search import default_model
     from ssd_rt.pretrained import resolve_model
-    from ssd_rt.video.detector import Detector
-    from ssd_rt.video.sources import open_source
+    from ssd_rt.video.session import RunSession, SessionOptions
 
     model = resolve_model(args.model, args.weights) if args.model else default_model()
-    backend = load_backend(model, args.backend, args.device)
-    detector = Detector(backend, conf=args.conf, iou=args.iou, classes=classes)
-    print(f"model {model} on {backend.describe()}; classes: {', '.join(detector.class_names)}",
-          file=sys.stderr)  # fmt: skip
-    source = open_source(args.source, demo_live=args.demo_mode == "live",
-                         reconnect_s=args.reconnect_s)  # fmt: skip
+    viewer_class = _viewer_class(args.headless)
+    options = SessionOptions(device=args.device, batch=args.batch, max_frames=args.max_frames,
+                             renders_itself=viewer_class is not None,
+                             demo_live=args.demo_mode == "live", reconnect_s=args.reconnect_s)
+    session = RunSession(options, listener=lambda event: None, conf=args.conf, iou=args.iou,
+                         classes=classes)  # fmt: skip
     try:
-        return _run(args, source, detector)
+        session.load_model_now(model, args.backend)
+        detector = session.detector
+        print(f"model {model} on {detector.backend.describe()}; classes: "
+              f"{', '.join(detector.class_names)}", file=sys.stderr)  # fmt: skip
+        session.open_now(args.source)
+        return _run(args, session, viewer_class)
     finally:
-        source.stop()
-        backend.close()
+        session.close()
 
 
-def _run(args: argparse.Namespace, source, detector) -> int:
-    from ssd_rt.video.pipeline import Pipeline
-    from ssd_rt.video.sinks import JsonLinesWriter, VideoRecorder
-
-    headless = args.headless
-    if not headless and (problem := window_problem()) is not None:
+def _viewer_class(headless: bool):
+    """gui.viewer.Viewer when a window can open here, else None (and why, on stderr)."""
+    if headless:
+        return None
+    if (problem := window_problem()) is not None:
         print(f"ssd-rt: no window ({problem}); running headless", file=sys.stderr)
-        headless = True
-    viewer = None
-    if not headless:
-        try:
-            from gui.viewer import Viewer
-        except ImportError as err:
-            print(f"ssd-rt: no window ({err}; pip install 'ssd-rt[gui]'); running headless",
-                  file=sys.stderr)  # fmt: skip
-            headless = True
-        else:
-            viewer = Viewer(detector.class_names)
+        return None
+    try:
+        from gui.viewer import Viewer
+    except ImportError as err:
+        print(f"ssd-rt: no window ({err}; pip install 'ssd-rt[gui]'); running headless",
+              file=sys.stderr)  # fmt: skip
+        return None
+    return Viewer
 
+
+def _run(args: argparse.Namespace, session, viewer_class) -> int:
+    source, names = session.source, session.detector.class_names
+    viewer = viewer_class(names) if viewer_class is not None else None
     sinks = []
     try:
-        if args.record is not None:
-            sinks.append(VideoRecorder(args.record, source.fps or 30.0, detector.class_names))
-        if args.json_out is not None:
-            sinks.append(JsonLinesWriter(args.json_out, detector.class_names))
-        if viewer is not None:
-            sinks.append(viewer.results)
+        for name, path in (("recording", args.record), ("detections", args.json_out)):
+            if path is not None:
+                sinks.append(session.make_output(name, path))
     except BaseException:
         for sink in sinks:
             sink.close()
         raise
-    pipeline = Pipeline(source, detector, sinks, batch=args.batch, max_frames=args.max_frames,
-                        renders_itself=viewer is not None)  # fmt: skip
+    if viewer is not None:
+        session.displays = (viewer.results,)
     print(f"source {source.name} ({'live: newest frame only' if source.live else 'every frame'})"
           + (f" at {source.fps:.1f} FPS" if source.fps else ""), file=sys.stderr)  # fmt: skip
-    pipeline.start()
+    session.start(sinks)
+    pipeline = session.pipeline
     interrupted = False
     try:
         if viewer is not None:
-            viewer.run(pipeline)
+            viewer.run(session)
         else:
             interrupted = _wait_headless(pipeline)
     except KeyboardInterrupt:
@@ -209,15 +209,16 @@ def _wait_headless(pipeline) -> bool:
 
 
 def _status_lines(pipeline, stop) -> None:
+    from ssd_rt.video.stats import stats_lines
+
     last = time.perf_counter()
     while not pipeline.wait(0.2) and not stop.is_set():
         now = time.perf_counter()
         if now - last >= STATUS_EVERY_S:
             last = now
-            s = pipeline.stats.snapshot()
-            stages = s.stages_text(", ", with_wait=True)
-            print(f"{s.frames} frames | {s.inference_fps:.1f} FPS | dropped {s.dropped} | "
-                  f"ms: {stages}", file=sys.stderr, flush=True)  # fmt: skip
+            snapshot = pipeline.stats.snapshot()
+            line = " | ".join(stats_lines(snapshot, frames=True, wait=True))
+            print(line, file=sys.stderr, flush=True)
 
 
 def entry() -> None:

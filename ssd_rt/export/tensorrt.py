@@ -1,6 +1,6 @@
 """ONNX -> TensorRT engine, with a sidecar JSON that says what the engine was built for.
 
-TensorRT 10 and 11 (DESIGN.md, decision 3):
+TensorRT 10 and 11:
 - an FP16 ONNX graph (float32 I/O, L2Norm float32) builds as a strongly typed network: the
   graph's own types decide precision. This is the only FP16 path on TensorRT 11, which removed
   BuilderFlag.FP16.

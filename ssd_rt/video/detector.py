@@ -3,10 +3,10 @@
     detector = Detector(backend, conf=0.4, iou=0.45, classes=("car", "person"))
     detections, timings_ms = detector.detect([frame_bgr, ...])
 
-Preprocess, inference and postprocess all run on the backend's device (DESIGN.md, data flow);
-only the final detections (a few hundred numbers) come back to the CPU. Thresholds and the class
-filter can change between calls from another thread (the GUI's live controls): each call reads
-them once, so a frame never mixes two settings.
+Preprocess, inference and postprocess all run on the backend's device (the data flow in
+docs/architecture.md); only the final detections (a few hundred numbers) come back to the CPU.
+Thresholds and the class filter can change between calls from another thread (the GUI's live
+controls): each call reads them once, so a frame never mixes two settings.
 """
 
 from __future__ import annotations

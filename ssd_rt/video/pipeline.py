@@ -5,7 +5,7 @@
     pipeline.stop()        # stops and joins every thread, finalizes the files
     print(*pipeline.stats.summary(), sep="\n")
 
-Threads (DESIGN.md, 11): the capture thread owns the source, the inference thread owns the
+Threads: the capture thread owns the source, the inference thread owns the
 backend (preprocess, infer and postprocess on its device), each file sink owns its file, and a
 window only paints (it takes the newest result from a newest-only slot). Stages overlap: while
 the network runs on frame n, frame n+1 is decoded and frame n-1 is encoded.
@@ -22,9 +22,10 @@ import threading
 import time
 
 from ssd_rt.video.detector import Detector
-from ssd_rt.video.sinks import Result, Sink
-from ssd_rt.video.sources import POLL_S, Source
-from ssd_rt.video.stats import Stats
+from ssd_rt.video.frames import POLL_S, Result
+from ssd_rt.video.sinks import Sink
+from ssd_rt.video.sources import Source
+from ssd_rt.video.stats import Stats, stats_lines
 
 log = logging.getLogger("ssd_rt")
 
@@ -159,9 +160,7 @@ class Pipeline:
                 return
 
     def _overlay_lines(self) -> tuple[str, ...]:
-        snap = self.stats.snapshot()
-        return (f"{snap.inference_fps:.1f} FPS | dropped {snap.dropped}",
-                f"ms: {snap.stages_text()}")  # fmt: skip
+        return stats_lines(self.stats.snapshot())
 
     def _close_sinks(self) -> None:
         for sink in self.sinks:

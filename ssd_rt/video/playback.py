@@ -1,15 +1,17 @@
 """A source a player controls: play, pause, step, seek and the pace of a video file.
 
-    source = PlaybackSource(make_reader("video.mp4")).start()    # paused on the first frame
-    source.play(); source.pause(); source.step(); source.seek(120)
-    source.realtime = False        # as fast as inference allows (default: the file's own rate)
-    source.refresh()               # deliver the shown frame again (new thresholds, while paused)
+    player = Player(make_reader("video.mp4")).start()    # paused on the first frame
+    player.play(); player.pause(); player.step(); player.seek(120)
+    player.realtime = False        # as fast as inference allows (default: the file's own rate)
+    player.refresh()               # deliver the shown frame again (new thresholds, while paused)
+    Pipeline(player.source, ...)   # the pipeline takes frames from its Source as from any other
 
-It is a `Source` (the pipeline takes frames from it the same way), with the capture thread
-taking commands from the GUI thread. A file plays at its own frame rate or as fast as inference
-allows; at the end it holds the last frame (playing again starts over) instead of ending the
-run, because a player stays open on its file. A seek empties the queue of decoded frames and
-bumps `epoch`: frames already in inference carry the old epoch and the player skips them.
+A `Player` is the `Feed` of the `Source` it owns (composition, through the Source's documented
+seam): its loop runs in the capture thread and takes commands from the owner's thread. A file
+plays at its own frame rate or as fast as inference allows; at the end it holds the last frame
+(playing again starts over) instead of ending the run, because a player stays open on its file.
+A seek empties the queue of decoded frames and bumps `epoch`: frames already in inference carry
+the old epoch and the player skips them.
 
 Live sources (cameras, streams, the live demo) cannot seek or step; pausing them keeps reading
 (the camera's buffer stays fresh, a dropped stream still reconnects) but delivers nothing, and
@@ -18,7 +20,6 @@ Live sources (cameras, streams, the live demo) cannot seek or step; pausing them
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from dataclasses import replace
@@ -26,8 +27,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from ssd_rt.video.frames import POLL_S, Frame
 from ssd_rt.video.readers import FileReader, Reader
-from ssd_rt.video.sources import _END, POLL_S, Frame, Source
+from ssd_rt.video.sources import Feed, Source
 
 SLIP_S = 0.25  # a file that fell this far behind its clock restarts the clock (no catch-up burst)
 
@@ -37,7 +39,7 @@ class SeekableFileReader(FileReader):
 
     @property
     def frame_count(self) -> int:
-        """Frames the container announces (a guide for a slider, not the truth: DESIGN.md 11)."""
+        """Frames the container announces (a guide for a slider, not always the truth)."""
         return self.announced
 
     def seek(self, index: int) -> np.ndarray | None:
@@ -51,11 +53,12 @@ class SeekableFileReader(FileReader):
         return frame
 
 
-class PlaybackSource(Source):
+class Player(Feed):
     def __init__(self, reader: Reader, *, reconnect_s: float = 30.0) -> None:
         if isinstance(reader, FileReader) and not isinstance(reader, SeekableFileReader):
             reader = SeekableFileReader(reader.path)
-        super().__init__(reader, reconnect_s=reconnect_s)
+        self.reader = reader
+        self.source = Source(reader, reconnect_s=reconnect_s, feed=self)
         self.seekable = isinstance(reader, SeekableFileReader)
         self.realtime = True  # files: pace frames at the file's rate; False: as fast as possible
         self.epoch = 0
@@ -67,11 +70,29 @@ class PlaybackSource(Source):
         self._shown: Frame | None = None  # the newest frame delivered (for refresh)
         self._seek_pending = False
 
+    def start(self) -> Player:
+        self.source.start()
+        return self
+
+    def get(self, timeout: float = 1.0) -> Frame | None:  # read and stopped like its Source
+        return self.source.get(timeout)
+
+    def stop(self, timeout: float = 1.0) -> None:
+        self.source.stop(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self.source.running
+
     # -- commands (any thread) --
 
     @property
     def playing(self) -> bool:
         return self._playing
+
+    @property
+    def fps(self) -> float | None:
+        return self.reader.fps
 
     @property
     def frame_count(self) -> int | None:
@@ -94,9 +115,9 @@ class PlaybackSource(Source):
     def refresh(self) -> None:
         """Deliver the frame on screen again, so changed settings show while paused."""
         shown = self._shown
-        if self.live and shown is not None:  # the slot is thread-safe; no capture-thread work
-            self._slot.put(replace(shown, captured_at=time.perf_counter(), repeat=True))
-        elif not self.live:
+        if self.source.live and shown is not None:  # the slot is thread-safe
+            self.source.deliver(replace(shown, captured_at=time.perf_counter(), repeat=True))
+        elif not self.source.live:
             self._command("refresh")
 
     def _command(self, *command) -> None:
@@ -107,33 +128,33 @@ class PlaybackSource(Source):
                 if command[0] == "seek":  # a dragged slider: only the newest seek matters
                     self._commands = [c for c in self._commands if c[0] != "seek"]
                     self._seek_pending = True  # frames read until the seek runs are stale
-                    self._drain()  # and so are those decoded ahead
+                    self.source.discard_pending()  # and so are those decoded ahead
                 self._commands.append(command)
                 self._wake.notify()
 
     # -- the capture thread --
 
-    def _deliver(self, item) -> bool:
-        if item is not _END:
-            if self._seek_pending:
-                return True  # read before a seek that is about to run: never shown
-            if self.live and not self._playing:
-                return True  # paused live source: read on, show nothing new
-            self._shown = item
-            self.position = item.index
-            while not self.seekable and not self._playing:  # an image folder: wait for play
-                if self._stop.wait(POLL_S):
-                    return False
-        return super()._deliver(item)
+    def _deliver(self, frame: Frame) -> bool:
+        if self._seek_pending:
+            return True  # read before a seek that is about to run: never shown
+        if self.source.live and not self._playing:
+            return True  # paused live source: read on, show nothing new
+        self._shown = frame
+        self.position = frame.index
+        while not self.seekable and not self._playing:  # an image folder: wait for play
+            if self.source.wait_stop(POLL_S):
+                return False
+        return self.source.deliver(frame)
 
-    def _read_loop(self) -> None:
-        if not self.seekable:
-            return super()._read_loop()  # play/pause act in _deliver, refresh in refresh()
+    def run(self, source: Source) -> None:
+        if not self.seekable:  # play/pause act in _deliver, refresh in refresh()
+            source.read_frames(self._deliver)
+            return
         first = self.reader.read()  # paused on the first frame, like any player
         if first is not None:
             self._deliver(Frame(first, 0, time.perf_counter(), self.epoch))
         due = time.perf_counter()
-        while not self._stop.is_set():
+        while not source.stopping:
             with self._wake:
                 if not self._commands and (not self._playing or self.at_end):
                     self._wake.wait(POLL_S)
@@ -176,17 +197,10 @@ class PlaybackSource(Source):
 
     def _seek_to(self, index: int) -> None:
         self.epoch += 1
-        self._drain()  # frames decoded before the seek are stale
+        self.source.discard_pending()  # frames decoded before the seek are stale
         image = self.reader.seek(index)
         self.at_end = image is None
         if image is None:
             self._playing = False
             return
         self._deliver(Frame(image, index, time.perf_counter(), self.epoch))
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                return

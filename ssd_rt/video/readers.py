@@ -56,6 +56,13 @@ class Reader:
         """One line about frames that could not be decoded, or None."""
         return None
 
+    # What a Source does when read() returns None: a stream is reopened (reconnects), a camera
+    # that stops has failed (lost_error), anything else has simply ended.
+    reconnects = False
+
+    def lost_error(self, delivered: int) -> SourceError | None:
+        return None
+
 
 def _capture_fps(capture: cv2.VideoCapture) -> float | None:
     fps = capture.get(cv2.CAP_PROP_FPS)
@@ -95,6 +102,12 @@ def find_cameras(max_probe: int = 4) -> list[int]:
 class CameraReader(CaptureReader):
     live = True
 
+    def lost_error(self, delivered: int) -> SourceError | None:
+        return SourceError(
+            f"{self.name} stopped delivering frames (unplugged or taken by another program) "
+            f"after {delivered} frames"
+        )
+
     def __init__(self, index: int) -> None:
         self.index = index
         self.name = f"camera {index}"
@@ -132,7 +145,7 @@ class FileReader(CaptureReader):
             raise SourceError(f"{self.path} is not a video that can be decoded (no frame read)")
         self.first = frame
         self.fps = _capture_fps(self.capture)
-        # Only for the end report: containers often announce a wrong count (DESIGN.md, 11).
+        # Only for the end report: containers often announce a wrong count.
         self.announced = max(int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
 
     def read(self) -> np.ndarray | None:
@@ -159,6 +172,7 @@ class StreamReader(CaptureReader):
     """A network stream (RTSP, HTTP, ...) through OpenCV's FFmpeg backend, with timeouts."""
 
     live = True
+    reconnects = True
 
     def __init__(self, url: str, timeout_ms: int = NETWORK_TIMEOUT_MS) -> None:
         self.url = url

@@ -16,24 +16,15 @@ import json
 import os
 import queue
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
-from ssd_rt.detections import Detections
 from ssd_rt.errors import ConfigError
 from ssd_rt.video.draw import draw_detections, draw_text_lines
-from ssd_rt.video.sources import POLL_S, Frame, LatestSlot
+from ssd_rt.video.frames import POLL_S, LatestSlot, Result
 
 SINK_QUEUE = 16  # results waiting per sink
-
-
-@dataclass
-class Result:
-    frame: Frame
-    detections: Detections  # frame pixels, on the CPU
-    stats_lines: tuple[str, ...] = ()  # overlay text (FPS, timings) at the time of the frame
 
 
 class Sink:

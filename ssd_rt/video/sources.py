@@ -5,7 +5,7 @@
     frame = source.get(timeout)    # Frame, or None at the end (after source.error is set or not)
     source.stop()                  # joins the capture thread
 
-Delivery (DESIGN.md, 11): a live source (camera, stream, live demo) keeps only the newest frame;
+Delivery: a live source (camera, stream, live demo) keeps only the newest frame;
 a frame not taken before the next one arrives is dropped and counted, so latency stays at one
 frame whatever inference costs. Files and image folders deliver every frame, in order, through a
 bounded queue: the capture thread waits when inference is behind (backpressure).
@@ -13,6 +13,9 @@ bounded queue: the capture thread waits when inference is behind (backpressure).
 A stream that drops is reopened with back-off (0.5 s doubling to 5 s, one line each time) until
 `reconnect_s` passes without a frame; then the run ends with a SourceError. A camera that stops
 delivering ends the run with a clear message.
+
+What the capture thread does once the reader is open is a `Feed`: by default every frame in
+order; a player (`playback.Player`) adds play, pause, step and seek through the same seam.
 """
 
 from __future__ import annotations
@@ -21,11 +24,9 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from ssd_rt.video.frames import POLL_S, Frame, LatestSlot
 from ssd_rt.video.readers import (
     STREAM_SCHEMES,
     CameraReader,
@@ -42,16 +43,6 @@ log = logging.getLogger("ssd_rt")
 QUEUE_FRAMES = 8  # ordered sources: frames decoded ahead of inference
 OPEN_TIMEOUT_S = 20.0  # longest wait for a source to open (streams have their own 5 s timeouts)
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0)  # waits between stream reconnection attempts
-POLL_S = 0.05  # how often blocked threads look at the stop flag
-
-
-@dataclass
-class Frame:
-    image_bgr: np.ndarray  # [H, W, 3] uint8
-    index: int  # 0-based position among the frames this source delivered (decoded, for files)
-    captured_at: float  # time.perf_counter() when the capture thread got it
-    epoch: int = 0  # seeks before this frame (a player drops results of an older epoch)
-    repeat: bool = False  # delivered again (new thresholds while paused): outputs have it already
 
 
 def make_reader(text: str, *, demo_live: bool = True, demo_frames: int | None = None) -> Reader:
@@ -72,39 +63,25 @@ def make_reader(text: str, *, demo_live: bool = True, demo_frames: int | None = 
     return FileReader(Path(text))
 
 
-class LatestSlot:
-    """Holds the newest item only; putting over an unread item drops it (and counts it)."""
-
-    def __init__(self) -> None:
-        self._item = None
-        self._cond = threading.Condition()
-        self.dropped = 0
-
-    def put(self, item) -> bool:
-        """True when it replaced an item nobody took (a consumer has been told already)."""
-        with self._cond:
-            replaced = self._item is not None
-            self.dropped += replaced
-            self._item = item
-            self._cond.notify()
-            return replaced
-
-    def get(self, timeout: float):
-        with self._cond:
-            if self._item is None:
-                self._cond.wait(timeout)
-            item, self._item = self._item, None
-            return item
-
-
 _END = object()  # what the capture thread puts after the last frame
 
 
+class Feed:
+    """What runs in a Source's capture thread once its reader is open: reads frames and hands
+    them over through the Source's seam (`deliver`, `discard_pending`, `stopping`, `wait_stop`,
+    `read_frames`). The default reads every frame in order; `playback.Player` is another."""
+
+    def run(self, source: Source) -> None:
+        source.read_frames()
+
+
 class Source:
-    def __init__(self, reader: Reader, *, reconnect_s: float = 30.0) -> None:
+    def __init__(self, reader: Reader, *, reconnect_s: float = 30.0,
+                 feed: Feed | None = None) -> None:  # fmt: skip
         self.reader = reader
         self.live = reader.live
         self.reconnect_s = reconnect_s
+        self.feed = feed or Feed()
         self.error: SourceError | None = None  # why the source ended early, if it did
         self.end_report: str | None = None
         self.delivered = 0
@@ -171,15 +148,53 @@ class Source:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    # -- the seam a Feed uses (deliver and discard_pending are safe from any thread) --
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_stop(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True as soon as the source is being stopped."""
+        return self._stop.wait(seconds)
+
+    def deliver(self, frame: Frame) -> bool:
+        """Hand a frame over: live sources replace an untaken one (counted as dropped), ordered
+        ones wait for room in the queue (backpressure). False when stopped while waiting."""
+        if self.live:
+            self._slot.put(frame)
+            return True
+        return self._put(frame)
+
+    def discard_pending(self) -> None:
+        """Drop the frames decoded but not taken yet (they are stale after a seek)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def read_frames(self, deliver=None) -> None:
+        """The default feed: every frame the reader gives, numbered in order, to `deliver`
+        (default `self.deliver`; False from it ends the loop); a dropped stream is reconnected,
+        a lost camera sets `error`."""
+        deliver = deliver or self.deliver
+        while not self._stop.is_set():
+            image = self.reader.read()
+            if image is None:
+                if self.reader.reconnects:
+                    if self._reconnect():
+                        continue
+                    return  # gave up: _reconnect set the error, or the source was stopped
+                self.error = self.reader.lost_error(self.delivered)
+                return
+            if not deliver(Frame(image, self.delivered, time.perf_counter())):
+                return
+            self.delivered += 1
+
     # -- the capture thread --
 
-    def _deliver(self, item) -> bool:
-        """Hand over a frame (or _END); False when stopped while waiting."""
-        if self.live:
-            if item is _END:
-                return True  # the slot reports the end once the thread is gone
-            self._slot.put(item)
-            return True
+    def _put(self, item) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=POLL_S)
@@ -201,28 +216,12 @@ class Source:
             return
         self._opened.set()
         try:
-            self._read_loop()
+            self.feed.run(self)
         finally:
             self.reader.close()
             self.end_report = self.reader.end_report()
-            self._deliver(_END)
-
-    def _read_loop(self) -> None:
-        while not self._stop.is_set():
-            image = self.reader.read()
-            if image is None:
-                if isinstance(self.reader, StreamReader) and self._reconnect():
-                    continue
-                if isinstance(self.reader, CameraReader):
-                    self.error = SourceError(
-                        f"{self.name} stopped delivering frames (unplugged or taken by another "
-                        f"program) after {self.delivered} frames"
-                    )
-                return
-            frame = Frame(image, self.delivered, time.perf_counter())
-            if not self._deliver(frame):
-                return
-            self.delivered += 1
+            if not self.live:  # the live slot reports the end once the thread is gone
+                self._put(_END)
 
     def _reconnect(self) -> bool:
         """Reopen a dropped stream with back-off; False once reconnect_s passed (error set)."""

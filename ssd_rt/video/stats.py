@@ -34,6 +34,26 @@ class Snapshot:
                               if with_wait or k != "capture wait")  # fmt: skip
 
 
+def stats_lines(snapshot: Snapshot, *, display: bool = False, frames: bool = False,
+                wait: bool = False) -> tuple[str, str]:  # fmt: skip
+    """The two lines of live figures every view shows: rates and drops, then milliseconds.
+
+    `display`: a window's view (its own paint rate and the capture-to-screen latency);
+    `frames`: the frame count first (the headless status line joins both with " | ");
+    `wait`: the time inference waited for frames among the stages."""
+    rates = [f"{snapshot.frames} frames"] if frames else []
+    if display:
+        rates += [f"display {snapshot.display_fps:.1f} FPS",
+                  f"inference {snapshot.inference_fps:.1f} FPS"]  # fmt: skip
+    else:
+        rates.append(f"{snapshot.inference_fps:.1f} FPS")
+    rates.append(f"dropped {snapshot.dropped}")
+    ms = "ms: " + snapshot.stages_text(", " if wait else " ", with_wait=wait)
+    if display:
+        ms += f" | latency {snapshot.latency_ms:.0f}"
+    return " | ".join(rates), ms
+
+
 class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -28,10 +28,11 @@ from ssd_rt.backends.base import load_backend
 from ssd_rt.data.synthetic import write_video
 from ssd_rt.model_search import default_model
 from ssd_rt.video.detector import Detector
+from ssd_rt.video.frames import Frame, Result
 from ssd_rt.video.pipeline import Pipeline
 from ssd_rt.video.readers import DemoReader, FileReader
-from ssd_rt.video.sinks import JsonLinesWriter, Result, VideoRecorder
-from ssd_rt.video.sources import Frame, Source
+from ssd_rt.video.sinks import JsonLinesWriter, VideoRecorder
+from ssd_rt.video.sources import Source
 
 HEIGHT, WIDTH = 720, 1280
 

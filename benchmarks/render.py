@@ -33,8 +33,7 @@ from PyQt6.QtWidgets import QApplication
 from gui.video_view import VideoView, to_qimage
 from ssd_rt.detections import Detections
 from ssd_rt.video.draw import draw_detections
-from ssd_rt.video.sinks import Result
-from ssd_rt.video.sources import Frame
+from ssd_rt.video.frames import Frame, Result
 
 HEIGHT, WIDTH, BOXES = 1080, 1920, 50
 BUDGET_MS = 1000 / 60

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/ssd-rt --source demo --max-frames 300 --model engines/demo.onnx
+	$(VENV)/bin/ssd-rt --source demo --max-frames 300 --model demo
 
 # The stream tests need ffmpeg (a Debian package, not a wheel): installed here where this runs
 # as root with apt; elsewhere those tests skip and say why.

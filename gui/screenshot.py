@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import QApplication
 
 from gui.window import MainWindow
 from ssd_rt.data.synthetic import write_video
-from ssd_rt.model_search import DEMO_NAME, PACKAGE_ENGINES
+from ssd_rt.model_search import DEMO_MODEL
 
 PLAY_S = 2.0
 
@@ -33,7 +33,7 @@ def wait_for(condition, seconds: float) -> None:
         QTest.qWait(20)
 
 
-def main(out: Path, model: Path = PACKAGE_ENGINES / DEMO_NAME) -> None:
+def main(out: Path, model: Path = DEMO_MODEL) -> None:
     app = QApplication.instance() or QApplication([])  # noqa: F841 (keeps Qt alive)
     with tempfile.TemporaryDirectory() as folder:
         video = write_video(Path(folder) / "demo-scenes.mp4", 150, seed=11, height=540,

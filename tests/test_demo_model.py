@@ -1,5 +1,6 @@
-"""The shipped demo model (engines/demo.onnx) detects the moving shapes of the demo source, and
-`ssd-rt --source demo` runs with it out of the box (no --model) on a CPU-only machine."""
+"""The shipped demo model (ssd_rt/shipped/demo.onnx) detects the moving shapes of the demo
+source, and `ssd-rt --source demo` runs with it out of the box (no --model) on a CPU-only
+machine."""
 
 import json
 import subprocess
@@ -10,14 +11,14 @@ from torchvision.ops import box_iou
 
 from ssd_rt.backends.base import load_backend
 from ssd_rt.data.synthetic import SHAPE_CLASSES, MovingScenes
-from ssd_rt.model_search import DEMO_NAME, PACKAGE_ENGINES
+from ssd_rt.model_search import DEMO_MODEL
 from ssd_rt.video.detector import Detector
 
-DEMO = PACKAGE_ENGINES / DEMO_NAME
+DEMO = DEMO_MODEL
 
 
 def test_demo_model_ships_and_finds_the_moving_objects():
-    assert DEMO.is_file(), "engines/demo.onnx must ship with the repository"
+    assert DEMO.is_file(), "ssd_rt/shipped/demo.onnx must ship with the package"
     detector = Detector(load_backend(DEMO, "onnxruntime", "cpu"), conf=0.4)
     assert detector.class_names == SHAPE_CLASSES
     found = missed = right = false = 0  # ground truth found / missed, detections right / false

@@ -24,13 +24,12 @@ from gui.menus import fill_camera_menu, fill_recent_menu
 from gui.video_view import class_qcolor
 from gui.window import MainWindow
 from ssd_rt.data.synthetic import write_video
-from ssd_rt.model_search import DEMO_NAME, PACKAGE_ENGINES
+from ssd_rt.model_search import DEMO_MODEL
 from tests.data_files import count_frames
 
 pytestmark = pytest.mark.gui
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_MODEL = PACKAGE_ENGINES / DEMO_NAME
 WAIT_MS = 20_000
 
 

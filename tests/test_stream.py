@@ -122,13 +122,13 @@ def test_the_player_window_says_when_a_stream_drops(tmp_path, qtbot):
     from PyQt6.QtCore import QSettings
 
     from gui.window import MainWindow
-    from ssd_rt.model_search import DEMO_NAME, PACKAGE_ENGINES
+    from ssd_rt.model_search import DEMO_MODEL
 
     video = write_video(tmp_path / "loop.mp4", 60, height=120, width=160)
     url = f"http://127.0.0.1:{free_port()}/live.ts"
     server = serve(video, url)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, model=PACKAGE_ENGINES / DEMO_NAME,
+    window = MainWindow(settings=settings, model=DEMO_MODEL,
                         backend="onnxruntime", device="cpu")  # fmt: skip
     qtbot.addWidget(window)
     window.show()

@@ -215,7 +215,7 @@ def test_weights_option_converts_a_local_file_and_refuses_junk(tmp_path):
                   cwd=tmp_path, env=env)  # fmt: skip
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert run.stderr.strip().startswith(f"ssd-rt-export: error: cannot read {junk}")
-    run = command("ssd_rt.cli.run", "--source", "demo", "--model", "engines/demo.onnx", "--weights",
+    run = command("ssd_rt.cli.run", "--source", "demo", "--model", "demo", "--weights",
                   str(junk), cwd=tmp_path, env=env)  # fmt: skip
     assert run.returncode == 1
     assert "--weights goes with --model coco" in run.stderr
@@ -298,10 +298,9 @@ def test_weights_other_than_the_converted_ones_are_refused(coco_run, tmp_path):
 
 
 def test_eval_on_a_coco_file_without_the_models_classes_is_one_line(tmp_path):
-    repo = Path(__file__).resolve().parents[1]
     image = {"id": 1, "file_name": "a.jpg", "height": 60, "width": 80}
     ann, image_dir = make_coco(tmp_path, [image], [], [{"id": 1, "name": "cat"}])
-    run = command("ssd_rt.cli.eval", "--model", str(repo / "engines" / "demo.onnx"), "--data",
+    run = command("ssd_rt.cli.eval", "--model", "demo", "--data",
                   f"coco:{ann},{image_dir}", "--out", str(tmp_path / "report"), cwd=tmp_path,
                   env=environment(tmp_path / "torch"))  # fmt: skip
     assert run.returncode == 1 and "Traceback" not in run.stderr

@@ -1,7 +1,8 @@
-"""Models known by name (`--model coco`), resolved to files on first use.
+"""Models known by name, resolved to files: `--model demo` (shipped with ssd-rt) and
+`--model coco` (torchvision's COCO SSD300, converted once into engines/ on first use).
 
-`resolve_model(text)` is what every command's --model goes through: a name becomes the files it
-stands for (converted once into engines/), anything else is a path, returned as given.
+`resolve_model(text)` is what every command's --model goes through: a name becomes the file it
+stands for, anything else is a path, returned as given.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-MODEL_NAMES = ("coco",)
+MODEL_NAMES = ("coco", "demo")
 
 
 def add_weights_option(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +25,18 @@ def add_weights_option(parser: argparse.ArgumentParser) -> None:
 def resolve_model(text: str | Path, weights: Path | None = None, want: str = "run") -> Path:
     """--model TEXT -> a model file. want="run": a file a backend runs (ONNX where the onnx
     extra exists, else the checkpoint); want="checkpoint": the .pt (export, fine-tuning)."""
+    if str(text) != "coco" and weights is not None:
+        from ssd_rt.errors import ConfigError
+
+        raise ConfigError("--weights goes with --model coco (the file it converts)")
+    if str(text) == "demo":
+        from ssd_rt.model_search import DEMO_MODEL
+
+        if want == "checkpoint":
+            from ssd_rt.errors import ConfigError
+
+            raise ConfigError("the demo model ships as ONNX only; there is no checkpoint of it")
+        return DEMO_MODEL
     if str(text) not in MODEL_NAMES:
         if weights is not None:
             from ssd_rt.errors import ConfigError

@@ -79,9 +79,9 @@ def _read_weights_file(path: Path) -> dict:
 
 
 def search_folders() -> tuple[Path, ...]:
-    from ssd_rt.model_search import PACKAGE_ENGINES
+    from ssd_rt.model_search import MODELS_FOLDER
 
-    return (Path("engines"), PACKAGE_ENGINES)
+    return (MODELS_FOLDER,)
 
 
 def find_converted() -> CocoFiles | None:

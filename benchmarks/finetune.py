@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2
 import numpy as np
 import torch
-from machine import describe_cpu
 
 from ssd_rt.data.synthetic import SceneObject, layout_scene, render_scene, voc_xml
+from ssd_rt.machine import describe_cpu
 from trainer.presets import resolve
 from trainer.train import Trainer
 

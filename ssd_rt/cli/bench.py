@@ -30,6 +30,7 @@ from ssd_rt.config import SSDConfig
 from ssd_rt.data.synthetic import random_scene
 from ssd_rt.device import resolve_device, synchronize
 from ssd_rt.errors import ConfigError
+from ssd_rt.machine import describe_cpu
 from ssd_rt.model import SSD300
 from ssd_rt.postprocess import postprocess
 from ssd_rt.preprocess import preprocess
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(b < 1 for b in args.batches) or args.runs < 1 or args.warmup < 0:
         raise ConfigError("--batches and --runs must be positive integers, --warmup >= 0")
     device = resolve_device(args.device)
+    print(describe_cpu())  # CPU figures only compare between machines with the same sets
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be a positive integer, got {args.threads}")

@@ -1,5 +1,6 @@
 """The machine a benchmark ran on, in one line: CPU model and the instruction sets that decide
-CPU inference speed (figures from machines without the same sets do not compare)."""
+CPU inference speed (figures from machines without the same sets do not compare). Printed by
+`ssd-rt-bench` and the scripts in benchmarks/."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ import pytest
 from ssd_rt.data.synthetic import write_video
 from ssd_rt.errors import ConfigError
 from ssd_rt.video import events
-from ssd_rt.video.session import CallQueue, RunSession, SessionOptions
+from ssd_rt.video.jobs import CallQueue
+from ssd_rt.video.session import RunSession, SessionOptions
 from ssd_rt.video.sinks import LatestResult
 from tests.data_files import count_frames
 

@@ -15,7 +15,7 @@ the window only paints and turns clicks into these calls.
 Threads: the session belongs to one owner thread (the Qt main thread, or the command's). Work
 that takes time (loading a model, which may download or build an engine; opening a stream;
 finishing a recording) runs in a thread of its own, and its result comes back through `post`,
-which runs a callable on the owner thread (a queued Qt signal in the GUI; `CallQueue` here).
+which runs a callable on the owner thread (a queued Qt signal in the GUI; `jobs.CallQueue` here).
 Every state change therefore happens on the owner thread, and every event reaches `listener`
 there. A newer request supersedes an older one still running (each carries a token), so the
 last model or source the user chose is the one that runs.
@@ -24,9 +24,6 @@ last model or source the user chose is the one that runs.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +40,7 @@ from ssd_rt.video.events import (
     one_line,
 )
 from ssd_rt.video.frames import Result
+from ssd_rt.video.jobs import CallQueue, Jobs
 
 log = logging.getLogger("ssd_rt")
 
@@ -59,37 +57,6 @@ class SessionOptions:
     renders_itself: bool = False  # a window counts frames as displayed (accept) when it paints
     demo_live: bool = True  # the demo source paced like a camera, or every frame like a file
     reconnect_s: float = 30.0  # how long a dropped stream is retried
-
-
-class CallQueue:
-    """`post` for an owner thread without an event loop: callables wait here until `run()`."""
-
-    def __init__(self) -> None:
-        self._calls: queue.Queue[Callable[[], None]] = queue.Queue()
-
-    def post(self, call: Callable[[], None]) -> None:  # any thread
-        self._calls.put(call)
-
-    def run(self, timeout: float = 0.0) -> int:
-        """Run what was posted (waiting up to `timeout` for the first); how many ran."""
-        ran = 0
-        try:
-            call = self._calls.get(timeout=timeout) if timeout > 0 else self._calls.get_nowait()
-            while True:
-                call()
-                ran += 1
-                call = self._calls.get_nowait()
-        except queue.Empty:
-            return ran
-
-    def run_until(self, done: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.perf_counter() + timeout
-        while not done():
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return False
-            self.run(min(left, 0.05))
-        return True
 
 
 class RunSession:
@@ -114,7 +81,7 @@ class RunSession:
         self.last_shown: Result | None = None
         self.shown = 0  # results accepted by a display
         self.closing = False
-        self._jobs: list[threading.Thread] = []
+        self.jobs = Jobs(self._post)
         self._tokens = {"model": 0, "open": 0}
         self._ended_reported = False
 
@@ -123,25 +90,11 @@ class RunSession:
     @property
     def busy(self) -> bool:
         """A model load, source open or file finish is still running."""
-        self._jobs = [job for job in self._jobs if job.is_alive()]
-        return bool(self._jobs)
+        return self.jobs.busy
 
     def _background(self, name: str, work: Callable[[], object], done: Callable[[object], None],
                     failed: Callable[[str], None]) -> None:  # fmt: skip
-        """Run `work` in a thread; `done(value)` or `failed(one line)` run on the owner thread."""
-
-        def run() -> None:
-            try:
-                value = work()
-            except BaseException as err:  # a failure is an event, never a crash of the host
-                text = one_line(err)
-                self._post(lambda: failed(text))
-            else:
-                self._post(lambda: done(value))
-
-        job = threading.Thread(target=run, name=f"ssd-rt-session-{name}", daemon=True)
-        self._jobs.append(job)
-        job.start()
+        self.jobs.run(name, work, done, failed)
 
     def _token(self, kind: str) -> int:
         self._tokens[kind] += 1
@@ -437,8 +390,7 @@ class RunSession:
         """Stop and join everything: the run, its files, the jobs still working."""
         self.closing = True
         self.stop()
-        for job in list(self._jobs):
-            job.join(JOIN_S)
+        self.jobs.join(JOIN_S)
         if self.calls is not None:
             self.calls.run()  # finished jobs' results: backends they loaded are closed
         if self.detector is not None:

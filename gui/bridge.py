@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, pyqtSignal, pyqtSlot
 
 from ssd_rt.video.frames import Result
 from ssd_rt.video.sinks import LatestResult
@@ -41,16 +41,24 @@ class ResultBridge(QObject, LatestResult):
 
 
 class MainThreadCalls(QObject):
-    """`post(call)` from any thread runs `call()` on the thread this object lives in."""
+    """`post(call)` from any thread runs `call()` on the thread this object lives in.
+
+    The receiver is this object's own slot with an explicit queued connection: a lambda as the
+    receiver gets a PyQt proxy object whose thread and lifetime are PyQt's choice, and a posted
+    call must never run on the worker thread or be lost with a proxy."""
 
     _posted = pyqtSignal(object)
 
     def __init__(self) -> None:
         super().__init__()
-        self._posted.connect(lambda call: call())
+        self._posted.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
-    def post(self, call: Callable[[], None]) -> None:
+    def post(self, call: Callable[[], None]) -> None:  # any thread
         self._posted.emit(call)
+
+    @pyqtSlot(object)
+    def _run(self, call: Callable[[], None]) -> None:  # this object's thread
+        call()
 
 
 class LogBridge(QObject):

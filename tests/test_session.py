@@ -108,6 +108,7 @@ def test_a_paused_frame_is_detected_again_with_new_thresholds(host, video):
     assert (again.detections.scores >= 0.9).all()
     with pytest.raises(ConfigError):
         session.configure(conf=1.5)
+    assert session.thresholds["conf"] == 0.9  # a rejected value is not kept for the next model
 
 
 def test_a_new_model_restarts_the_run_on_the_same_frame(host, video, slim_onnx):
@@ -117,10 +118,13 @@ def test_a_new_model_restarts_the_run_on_the_same_frame(host, video, slim_onnx):
     session.seek(12)
     host.pump_until(lambda: host.shown_index() == 12)
     old_detector, old_pipeline = session.detector, session.pipeline
+    session.configure(conf=0.35, classes=[old_detector.class_names[0]])
     session.load_model(slim_onnx, "onnxruntime")
     host.pump_until(lambda: session.pipeline not in (None, old_pipeline)
                     and host.shown_index() == 12)  # fmt: skip
     assert session.detector is not old_detector
+    # The thresholds carry over; the class filter was chosen for the old model's names.
+    assert session.detector.settings.conf == 0.35 and session.detector.settings.labels is None
     assert old_pipeline.done and not session.playing
 
 

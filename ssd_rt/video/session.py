@@ -92,10 +92,6 @@ class RunSession:
         """A model load, source open or file finish is still running."""
         return self.jobs.busy
 
-    def _background(self, name: str, work: Callable[[], object], done: Callable[[object], None],
-                    failed: Callable[[str], None]) -> None:  # fmt: skip
-        self.jobs.run(name, work, done, failed)
-
     def _token(self, kind: str) -> int:
         self._tokens[kind] += 1
         return self._tokens[kind]
@@ -137,7 +133,7 @@ class RunSession:
                 self.listener(Busy(None))
                 self.listener(Failed(f"model not loaded: {text}"))
 
-        self._background("model", lambda: self._load_detector(path, backend),
+        self.jobs.run("model", lambda: self._load_detector(path, backend),
                          lambda value: self._model_loaded(token, *value), failed)  # fmt: skip
 
     def _model_loaded(self, token: int, path: Path, detector) -> None:
@@ -191,7 +187,7 @@ class RunSession:
                 self.listener(Busy(None))
                 self.listener(Failed(message))
 
-        self._background("open", lambda: self._open_source(text),
+        self.jobs.run("open", lambda: self._open_source(text),
                          lambda source: self._source_opened(token, text, source, seek_to, play),
                          failed)  # fmt: skip
 
@@ -324,11 +320,21 @@ class RunSession:
 
     def configure(self, **changes) -> None:
         """New thresholds or class filter for the detector (ConfigError on a bad value); a
-        paused player shows the change on the frame on screen."""
-        self.thresholds.update(changes)
-        if self.detector is None:
+        paused player shows the change on the frame on screen.
+
+        Thresholds carry over to the next model loaded; a class filter belongs to the model it
+        was chosen for (another model may not have those names), so it does not. A rejected
+        value is not kept."""
+        thresholds = {k: v for k, v in changes.items() if k in ("conf", "iou")}
+        if self.detector is None:  # no model yet: checked as Detector checks, kept for it
+            from ssd_rt.config import PostprocessConfig
+
+            merged = {**self.thresholds, **thresholds}
+            PostprocessConfig(score_thresh=merged["conf"], iou_thresh=merged["iou"])
+            self.thresholds.update(thresholds)
             return
         self.detector.configure(**changes)
+        self.thresholds.update(thresholds)
         if self.player is not None and not self.player.playing:
             self.player.refresh()
 
@@ -375,7 +381,7 @@ class RunSession:
         def closed(error: str | None) -> None:
             self.listener(OutputClosed(name, sink.path, error))
 
-        self._background(f"finish-{name}", sink.close, lambda _: closed(None), closed)
+        self.jobs.run(f"finish-{name}", sink.close, lambda _: closed(None), closed)
 
     def _outputs_closed(self) -> None:
         """The run ended (its pipeline closed every sink, the outputs too)."""

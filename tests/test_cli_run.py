@@ -64,6 +64,7 @@ def test_existing_outputs_are_never_overwritten(tmp_path, slim_onnx, clip, capsy
         (["--source", "http://127.0.0.1:{port}/live.ts"], "cannot open stream"),
         (["--source", "ftp://x/y.mp4"], "unsupported URL scheme"),
         (["--source", "{clip}", "--record", "{tmp}/notes.txt/out.mp4"], "not a writable folder"),
+        (["--source", "{clip}", "--record", "{tmp}/no/such/out.mp4"], "no/such does not exist"),
         (["--source", "{clip}", "--record", "{tmp}/out.avi"], "must end in .mp4"),
         (["--source", "{clip}", "--record", "{tmp}/dir.mp4"], "is a folder; give a file name"),
         (["--source", "{clip}", "--json-out", "{tmp}/out.txt"], "must end in .jsonl or .json"),

@@ -63,6 +63,8 @@ def test_bad_numbers(slim_checkpoint, tmp_path, capsys, args, message):
 def test_bad_paths(slim_checkpoint, tmp_path, capsys):
     assert export(tmp_path / "missing.pt", "--onnx", tmp_path / "m.onnx") == 1
     assert "checkpoint not found" in capsys.readouterr().err
+    assert export("demo", "--onnx", tmp_path / "m.onnx") == 1
+    assert "the demo model ships as ONNX only" in capsys.readouterr().err
     assert export(slim_checkpoint, "--onnx", tmp_path / "m.txt") == 1
     assert "--onnx must name a .onnx file" in capsys.readouterr().err
     assert export(slim_checkpoint, "--onnx", tmp_path / "no" / "such" / "m.onnx") == 1

@@ -31,7 +31,8 @@ from ssd_rt.video.detector import Detector
 from ssd_rt.video.frames import Frame, Result
 from ssd_rt.video.pipeline import Pipeline
 from ssd_rt.video.readers import DemoReader, FileReader
-from ssd_rt.video.sinks import JsonLinesWriter, VideoRecorder
+from ssd_rt.video.recorder import VideoRecorder
+from ssd_rt.video.sinks import JsonLinesWriter
 from ssd_rt.video.sources import Source
 
 HEIGHT, WIDTH = 720, 1280

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal, pyqtSlot
 
+from ssd_rt.redact import mask_credentials
 from ssd_rt.video.frames import Result
 from ssd_rt.video.sinks import LatestResult
 
@@ -72,6 +73,6 @@ class LogBridge(QObject):
 
         class Handler(logging.Handler):
             def emit(self, record: logging.LogRecord) -> None:  # any thread
-                bridge.line.emit(record.getMessage())
+                bridge.line.emit(mask_credentials(record.getMessage()))
 
         self.handler = Handler(logging.WARNING)

@@ -12,6 +12,8 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QLabel
 
+from ssd_rt.redact import mask_credentials
+
 SEEK_S = 5.0  # Shift+arrow jump
 
 
@@ -121,7 +123,8 @@ def _fill(window, menu, entries: list[tuple[str, str]], empty: str) -> None:
 
 
 def fill_recent_menu(window) -> None:
-    _fill(window, window.recent_menu, [(p, p) for p in window.recent.paths()], "(none yet)")
+    entries = [(mask_credentials(p), p) for p in window.recent.paths()]  # shown masked
+    _fill(window, window.recent_menu, entries, "(none yet)")
 
 
 def fill_camera_menu(window) -> None:

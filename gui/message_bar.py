@@ -5,6 +5,8 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from ssd_rt.redact import mask_credentials
+
 MESSAGE_STYLES = {"error": "background:#b3261e;color:white;padding:4px",
                   "notice": "background:#f2c94c;color:black;padding:4px"}  # fmt: skip
 
@@ -28,7 +30,7 @@ class MessageBar(QWidget):
 
     def show_text(self, text: str, kind: str) -> None:
         self.kind = kind
-        self.label.setText(text)
+        self.label.setText(mask_credentials(text))  # whatever reported it, no password shown
         self.label.setStyleSheet(MESSAGE_STYLES[kind])
         self.show()
 

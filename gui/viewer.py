@@ -8,13 +8,15 @@ The main thread only paints: the inference thread hands results to a `ResultBrid
 coalesced queued signal as the player, `ssd-rt-gui`), the window paints the newest one (stale
 ones are skipped, so it never lags behind the video) and counts it as displayed for the latency
 figures.
-Ctrl-C closes the window like the close button (a Python exception inside a Qt slot would abort
-the process), and closing the window stops the pipeline.
+A signal (Ctrl-C, SIGTERM, SIGHUP: the command's StopSignals set `stop`) closes the window like
+the close button, seen by the same timer that watches for the end (the timer also gives Python
+the moments it needs to run a signal handler inside Qt's loop); closing the window stops the
+pipeline.
 """
 
 from __future__ import annotations
 
-import signal
+import threading
 
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication, QMainWindow
@@ -39,9 +41,11 @@ class Viewer:
         self.timer.setInterval(END_CHECK_MS)
         self.shown = 0
 
-    def run(self, session, *, close_at_end: bool = True) -> None:
+    def run(self, session, *, close_at_end: bool = True,
+            stop: threading.Event | None = None) -> None:  # fmt: skip
         """Paint the results of `session`'s running pipeline (a RunSession whose displays are
-        `self.results`) until the window closes or the run ends; then stop the run."""
+        `self.results`) until the window closes, the run ends or `stop` is set; then stop the
+        run."""
         pipeline = session.pipeline
 
         def show() -> None:
@@ -51,19 +55,19 @@ class Viewer:
                 self.shown += 1
 
         def check_end() -> None:
-            if pipeline.done and close_at_end:
+            if stop is not None and stop.is_set():
+                self.window.close()
+            elif pipeline.done and close_at_end:
                 show()  # the last frame, if its signal is still queued
                 self.window.close()
 
         self.results.arrived.connect(show)
         self.timer.timeout.connect(check_end)
         self.app.lastWindowClosed.connect(self.app.quit)
-        previous = signal.signal(signal.SIGINT, lambda *_: self.window.close())
         try:
             self.window.show()
             self.timer.start()
             self.app.exec()
         finally:
             self.timer.stop()
-            signal.signal(signal.SIGINT, previous)
             pipeline.stop()

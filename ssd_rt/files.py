@@ -8,8 +8,10 @@ one. Output paths are checked before any work: a wrong suffix, a folder, an exis
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -81,3 +83,51 @@ def check_output_path(
     if not parent.exists() and all(not p.is_file() for p in parent.parents):
         raise ConfigError(f"cannot write {what} {path}: folder {parent} does not exist")
     require_writable_folder(parent, what)
+
+
+def create_partial(path: Path) -> Path:
+    """Create, exclusively, the file an output is written to until it is whole:
+    `NAME.<random>.partial.SUFFIX` beside `path`. O_EXCL: never a file the user had, whatever
+    its name; the suffix stays last so a player opens what a crash left behind."""
+    path = Path(path)
+    for _ in range(100):
+        temp = path.with_name(f"{path.stem}.{secrets.token_hex(3)}.partial{path.suffix}")
+        try:
+            os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
+def publish(temp: Path, path: Path, *, overwrite: bool) -> None:
+    """Give the whole file `temp` its final name `path`, after an fsync (a power cut leaves the
+    old name or the new file, never an empty one). Without `overwrite` a file that appeared at
+    `path` during the run is kept: FileExistsError, and `temp` stays as it is."""
+    with open(temp, "rb+") as f:
+        os.fsync(f.fileno())
+    if overwrite:
+        os.replace(temp, path)
+        return
+    try:
+        os.link(temp, path)  # atomic "rename unless the target exists"
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links
+        if path.exists():
+            raise FileExistsError(errno.EEXIST, "appeared during the run", str(path)) from None
+        os.replace(temp, path)
+        return
+    os.unlink(temp)
+
+
+def check_not_input(path: Path, inputs: list[Path], what: str) -> None:
+    """An output must never be one of the run's inputs (even with --overwrite: the annotated
+    copy would replace the video it is made from)."""
+    target = Path(path).resolve()
+    for source in inputs:
+        same = target == Path(source).resolve()
+        if not same and target.exists() and Path(source).exists():
+            same = os.path.samefile(target, source)
+        if same:
+            raise ConfigError(f"{what} {path} is the input itself; write to another file")

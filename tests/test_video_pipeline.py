@@ -14,7 +14,8 @@ from ssd_rt.model_search import default_model, newest_model
 from ssd_rt.video.detector import Detector
 from ssd_rt.video.pipeline import Pipeline
 from ssd_rt.video.readers import DemoReader, FileReader, SourceError
-from ssd_rt.video.sinks import JsonLinesWriter, VideoRecorder
+from ssd_rt.video.recorder import VideoRecorder
+from ssd_rt.video.sinks import JsonLinesWriter
 from ssd_rt.video.sources import Source, make_reader
 from tests.data_files import count_frames
 

@@ -12,9 +12,7 @@ is timed (weights do not change the arithmetic).
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ import torch
 import ssd_rt
 from ssd_rt.backends.base import Backend, load_backend
 from ssd_rt.checkpoint import load_model, save_checkpoint
-from ssd_rt.cli.common import comma_separated, run_command
+from ssd_rt.cli.common import comma_separated, command_entry, finite_float
 from ssd_rt.config import SSDConfig
 from ssd_rt.data.synthetic import random_scene
 from ssd_rt.device import resolve_device, synchronize
@@ -132,7 +130,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--model", help="checkpoint (.pt) or coco; default: random full-width SSD300"
     )
     add_weights_option(parser)
-    parser.add_argument("--width", type=float, default=1.0, help="width of the random model (1.0)")
+    parser.add_argument(
+        "--width", type=finite_float, default=1.0, help="width of the random model (1.0)"
+    )
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--runs", type=int, default=10, help="timed runs per batch (10)")
     parser.add_argument("--warmup", type=int, default=2)
@@ -233,5 +233,4 @@ def _print_row(row: Row, baseline: Row | None) -> None:
 
 
 def entry() -> None:
-    logging.basicConfig(level=logging.WARNING, format="ssd-rt-bench: %(message)s")
-    sys.exit(run_command("ssd-rt-bench", main))
+    command_entry("ssd-rt-bench", main)

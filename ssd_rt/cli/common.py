@@ -3,30 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import sys
 from collections.abc import Callable
 
-from ssd_rt.errors import ConfigError, SSDRTError
+from ssd_rt.cli.signals import Stopped
+from ssd_rt.errors import ConfigError, SSDRTError, error_line
+from ssd_rt.redact import mask_logging
 
-EXIT_USER_ERROR = 1  # bad path, file, number or a missing optional component
+EXIT_USER_ERROR = 1  # bad path, file, number, a full disk or a missing optional component
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
 def run_command(
     name: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None
 ) -> int:
-    """Run `main(argv)`, turning ssd-rt errors and Ctrl-C into one line on stderr and an exit code.
+    """Run `main(argv)`, turning ssd-rt errors, OS errors (a full disk, a file that cannot be
+    read) and signals into one line on stderr (credentials masked) and an exit code.
 
     Other exceptions are bugs and keep their traceback, so they get reported and fixed.
     """
     try:
         return main(argv)
-    except SSDRTError as err:
-        print(f"{name}: error: {err}", file=sys.stderr)
+    except (SSDRTError, OSError) as err:
+        print(f"{name}: error: {error_line(err)}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Stopped as stopped:  # before there was anything to finish
+        print(f"{name}: stopped ({stopped})", file=sys.stderr)
+        return 128 + stopped.signum
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def command_entry(name: str, main: Callable[[list[str] | None], int]) -> None:
+    """A console script's body: warnings as `name: message` lines with credentials masked,
+    then `main` under run_command, then exit with its code."""
+    logging.basicConfig(level=logging.WARNING, format=f"{name}: %(message)s")
+    mask_logging()
+    sys.exit(run_command(name, main))
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -49,4 +65,15 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (nan and inf are refused: no range check can catch them)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
     return value

@@ -13,11 +13,9 @@ Nothing that exists is replaced: write-voc needs a new or empty folder, write-vi
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from pathlib import Path
 
-from ssd_rt.cli.common import run_command
+from ssd_rt.cli.common import command_entry, finite_float
 from ssd_rt.data.spec import check_data
 from ssd_rt.errors import ConfigError
 
@@ -53,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     video.add_argument("--frames", type=int, default=300)
     video.add_argument("--seed", type=int, default=0)
     video.add_argument("--size", default="640x360", help="WIDTHxHEIGHT (640x360)")
-    video.add_argument("--fps", type=float, default=30.0)
+    video.add_argument("--fps", type=finite_float, default=30.0)
     return parser.parse_args(argv)
 
 
@@ -90,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    logging.basicConfig(level=logging.WARNING, format="ssd-rt-data: %(message)s")
-    sys.exit(run_command("ssd-rt-data", main))
+    command_entry("ssd-rt-data", main)
 
 
 if __name__ == "__main__":

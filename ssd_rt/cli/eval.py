@@ -16,7 +16,7 @@ import math
 import sys
 from pathlib import Path
 
-from ssd_rt.cli.common import comma_separated, run_command
+from ssd_rt.cli.common import comma_separated, command_entry, finite_float
 from ssd_rt.errors import ConfigError
 from ssd_rt.files import require_writable_folder
 from ssd_rt.pretrained import add_weights_option
@@ -45,8 +45,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--batch", type=int, default=8, help="images per inference call (8)")
     parser.add_argument("--workers", type=int, default=0, help="image decoding processes (0)")
-    parser.add_argument("--conf", type=float, default=0.01, help="score threshold (paper: 0.01)")
-    parser.add_argument("--iou", type=float, default=0.45, help="NMS IoU (0.45)")
+    parser.add_argument(
+        "--conf", type=finite_float, default=0.01, help="score threshold (paper: 0.01)"
+    )
+    parser.add_argument("--iou", type=finite_float, default=0.45, help="NMS IoU (0.45)")
     parser.add_argument("--max-det", type=int, default=200, help="detections per image (200)")
     parser.add_argument("--limit", type=int, help="score only the first N images")
     return parser.parse_args(argv)
@@ -188,8 +190,7 @@ def _write_report(out: Path, args, spec, backend: str, images: int, result) -> N
 
 
 def entry() -> None:
-    logging.basicConfig(level=logging.WARNING, format="ssd-rt-eval: %(message)s")
-    sys.exit(run_command("ssd-rt-eval", main))
+    command_entry("ssd-rt-eval", main)
 
 
 if __name__ == "__main__":

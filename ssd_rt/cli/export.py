@@ -10,12 +10,10 @@ written.
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from pathlib import Path
 
 from ssd_rt.checkpoint import load_model
-from ssd_rt.cli.common import run_command
+from ssd_rt.cli.common import command_entry, finite_float
 from ssd_rt.device import resolve_device, tensorrt_unavailable_reason
 from ssd_rt.errors import ConfigError, SSDRTError
 from ssd_rt.files import check_output_path
@@ -37,7 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fp16", action="store_true", help="FP16 graph (float32 I/O, L2Norm FP32)")
     parser.add_argument("--max-batch", type=int, default=8, help="engine profile max batch (8)")
     parser.add_argument("--opt-batch", type=int, help="batch the engine is tuned for (default 4)")
-    parser.add_argument("--workspace-gib", type=float, default=2.0, help="builder workspace (2)")
+    parser.add_argument(
+        "--workspace-gib", type=finite_float, default=2.0, help="builder workspace (2)"
+    )
     parser.add_argument("--device", default="cuda", help="GPU that builds the engine (cuda)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     return parser.parse_args(argv)
@@ -81,5 +81,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    logging.basicConfig(level=logging.WARNING, format="ssd-rt-export: %(message)s")
-    sys.exit(run_command("ssd-rt-export", main))
+    command_entry("ssd-rt-export", main)

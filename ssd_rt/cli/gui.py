@@ -6,18 +6,19 @@
 
 Without --model it runs the newest model in engines/, else the shipped demo model. A FILE that
 cannot be opened is reported in the window; problems before there is a window (no PyQt6, no
-display, bad arguments) are one line on stderr and exit code 1.
+display, bad arguments) are one line on stderr and exit code 1. Ctrl-C, SIGTERM and SIGHUP
+close the window as its close button does (recordings finished) and exit with 128 + signal.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 from ssd_rt.backends.base import BACKENDS
-from ssd_rt.cli.common import OneLineParser, run_command
+from ssd_rt.cli.common import OneLineParser, command_entry
+from ssd_rt.cli.signals import StopSignals
 from ssd_rt.errors import ConfigError, SSDRTError
 
 
@@ -46,6 +47,11 @@ def check_display() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    with StopSignals() as stop:
+        return _main(args, stop)
+
+
+def _main(args: argparse.Namespace, stop: StopSignals) -> int:
     from ssd_rt.pretrained import MODEL_NAMES
 
     model = Path(args.model) if args.model is not None else None
@@ -66,28 +72,26 @@ def main(argv: list[str] | None = None) -> int:
                         device=args.device)  # fmt: skip
     if args.source:
         window.session.open(args.source)
-    _close_on_ctrl_c(window)
+    stop.running()
+    _close_on_signal(window, stop)
     window.show()
     app.exec()
-    return 0
+    return stop.exit_code(0)
 
 
-def _close_on_ctrl_c(window) -> None:
-    """Ctrl-C in the terminal closes the window like its close button (a Python exception
-    inside the Qt event loop would abort instead); the timer lets Python see the signal."""
-    import signal
-
+def _close_on_signal(window, stop: StopSignals) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP close the window like its close button, which finishes the
+    recordings (a Python exception inside the Qt event loop would abort instead); the timer
+    gives Python the moments it needs to run the handler, and looks at what it set."""
     from PyQt6.QtCore import QTimer
 
-    signal.signal(signal.SIGINT, lambda *_: window.close())
     timer = QTimer(window)
-    timer.timeout.connect(lambda: None)
+    timer.timeout.connect(lambda: window.close() if stop.event.is_set() else None)
     timer.start(200)
 
 
 def entry() -> None:
-    logging.basicConfig(level=logging.WARNING, format="ssd-rt-gui: %(message)s")
-    sys.exit(run_command("ssd-rt-gui", main))
+    command_entry("ssd-rt-gui", main)
 
 
 if __name__ == "__main__":

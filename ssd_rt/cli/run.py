@@ -2,36 +2,36 @@
 
     ssd-rt --source 0|video.mp4|rtsp://host/path|http://...|folder/|'*.jpg'|demo
            [--model PATH] [--backend auto|tensorrt|onnxruntime|torch] [--conf 0.4] [--iou 0.45]
-           [--classes NAMES] [--record OUT.mp4] [--json-out OUT.jsonl] [--headless]
+           [--classes NAMES] [--record OUT.mp4|.mkv] [--json-out OUT.jsonl] [--headless]
            [--max-frames N] [--batch N] [--overwrite]
 
 With a display it opens the viewer window; without one (or with --headless) it runs headless
-and prints a live status line. The run ends at the end of a file, at --max-frames, on Ctrl-C or
-when the window closes; it then prints a summary (frame rates, per-stage ms, latency, drops).
+and prints a live status line. The run ends at the end of a file, at --max-frames, on Ctrl-C,
+SIGTERM or SIGHUP, or when the window closes; every way finishes the files and prints a summary
+(frame rates, per-stage ms, latency, drops); a signal exits with 128 + its number.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
 from pathlib import Path
 
-from ssd_rt.cli.common import OneLineParser, comma_separated, positive_int, run_command
-from ssd_rt.errors import ConfigError
-from ssd_rt.files import check_output_path
+from ssd_rt.cli.common import (
+    OneLineParser,
+    comma_separated,
+    command_entry,
+    finite_float,
+    positive_int,
+)
+from ssd_rt.cli.signals import StopSignals
+from ssd_rt.errors import ConfigError, OutputError, SSDRTError, error_line
+from ssd_rt.files import check_not_input, check_output_path
 from ssd_rt.pretrained import add_weights_option
 
 STATUS_EVERY_S = 2.0  # headless live status line
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -51,10 +51,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--backend", default="auto", choices=("auto", "tensorrt", "onnxruntime", "torch")
     )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    p.add_argument("--conf", type=_number, default=0.4, help="score threshold (default 0.4)")
-    p.add_argument("--iou", type=_number, default=0.45, help="NMS IoU threshold (default 0.45)")
+    p.add_argument("--conf", type=finite_float, default=0.4, help="score threshold (default 0.4)")
+    p.add_argument(
+        "--iou", type=finite_float, default=0.45, help="NMS IoU threshold (default 0.45)"
+    )
     p.add_argument("--classes", help="comma-separated class names to show (default: all)")
-    p.add_argument("--record", type=Path, help="write the annotated video to OUT.mp4")
+    p.add_argument(
+        "--record", type=Path, help="write the annotated video (H.264) to OUT.mp4 or OUT.mkv"
+    )
     p.add_argument("--json-out", type=Path, help="write detections per frame to OUT.jsonl")
     p.add_argument("--overwrite", action="store_true", help="replace existing --record/--json-out")
     p.add_argument("--headless", action="store_true", help="no window, even with a display")
@@ -67,9 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--reconnect-s",
-        type=_number,
+        type=finite_float,
         default=30.0,
-        help="how long a dropped stream is retried (default 30 s)",
+        help="how long a dropped stream may go without a frame before the run ends (default 30 s)",
     )
     p.add_argument(
         "--demo-mode",
@@ -92,15 +96,32 @@ def window_problem() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    with StopSignals() as stop:  # before any work: SIGTERM now is one line, not a traceback
+        return _main(args, stop)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path, before any work: suffix, folder, existing file, not an input."""
+    inputs = [Path(args.source)] if Path(args.source).is_file() else []
+    if args.model is not None and Path(args.model).is_file():
+        inputs.append(Path(args.model))
+    outputs = [(args.record, "--record", (".mp4", ".mkv")),
+               (args.json_out, "--json-out", (".jsonl", ".json"))]  # fmt: skip
+    for path, what, suffixes in outputs:
+        if path is not None:
+            check_output_path(path, what, suffixes=suffixes, overwrite=args.overwrite)
+            check_not_input(path, inputs, what)
+    if args.record is not None and args.json_out is not None:
+        check_not_input(args.record, [args.json_out], "--record")
+
+
+def _main(args: argparse.Namespace, stop: StopSignals) -> int:
     from ssd_rt.config import PostprocessConfig
 
     PostprocessConfig(score_thresh=args.conf, iou_thresh=args.iou)  # ranges, before any work
     if args.reconnect_s < 0:
         raise ConfigError(f"--reconnect-s must be 0 or more, got {args.reconnect_s}")
-    for path, what, suffixes in ((args.record, "--record", (".mp4",)),
-                                 (args.json_out, "--json-out", (".jsonl", ".json"))):  # fmt: skip
-        if path is not None:
-            check_output_path(path, what, suffixes=suffixes, overwrite=args.overwrite)
+    _check_outputs(args)
     classes = comma_separated(args.classes) if args.classes else None
     if args.classes is not None and not classes:
         raise ConfigError("--classes is empty; give class names separated by commas")
@@ -111,9 +132,14 @@ def main(argv: list[str] | None = None) -> int:
 
     model = resolve_model(args.model, args.weights) if args.model else default_model()
     viewer_class = _viewer_class(args.headless)
-    options = SessionOptions(device=args.device, batch=args.batch, max_frames=args.max_frames,
-                             renders_itself=viewer_class is not None,
-                             demo_live=args.demo_mode == "live", reconnect_s=args.reconnect_s)
+    options = SessionOptions(
+        device=args.device,
+        batch=args.batch,
+        max_frames=args.max_frames,
+        renders_itself=viewer_class is not None,
+        demo_live=args.demo_mode == "live",
+        reconnect_s=args.reconnect_s,
+    )
     session = RunSession(options, listener=lambda event: None, conf=args.conf, iou=args.iou,
                          classes=classes)  # fmt: skip
     try:
@@ -122,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"model {model} on {detector.backend.describe()}; classes: "
               f"{', '.join(detector.class_names)}", file=sys.stderr)  # fmt: skip
         session.open_now(args.source)
-        return _run(args, session, viewer_class)
+        return _run(args, session, viewer_class, stop)
     finally:
         session.close()
 
@@ -143,14 +169,15 @@ def _viewer_class(headless: bool):
     return Viewer
 
 
-def _run(args: argparse.Namespace, session, viewer_class) -> int:
+def _run(args: argparse.Namespace, session, viewer_class, stop: StopSignals) -> int:
     source, names = session.source, session.detector.class_names
     viewer = viewer_class(names) if viewer_class is not None else None
+    stop.running()  # from here a signal ends the run the normal way: files finished, summary
     sinks = []
     try:
         for name, path in (("recording", args.record), ("detections", args.json_out)):
             if path is not None:
-                sinks.append(session.make_output(name, path))
+                sinks.append(session.make_output(name, path, overwrite=args.overwrite))
     except BaseException:
         for sink in sinks:
             sink.close()
@@ -161,51 +188,35 @@ def _run(args: argparse.Namespace, session, viewer_class) -> int:
           + (f" at {source.fps:.1f} FPS" if source.fps else ""), file=sys.stderr)  # fmt: skip
     session.start(sinks)
     pipeline = session.pipeline
-    interrupted = False
     try:
         if viewer is not None:
-            viewer.run(session)
+            viewer.run(session, stop=stop.event)
         else:
-            interrupted = _wait_headless(pipeline)
-    except KeyboardInterrupt:
-        interrupted = True
+            _status_lines(pipeline, stop.event)
     finally:
-        pipeline.stop()
-    if interrupted:
-        print("ssd-rt: stopped (Ctrl-C)", file=sys.stderr)
+        pipeline.stop()  # joins the threads; every file sink is finished (or failed) now
+    return _report(pipeline, source, sinks, stop)
+
+
+def _report(pipeline, source, sinks: list, stop: StopSignals) -> int:
+    """The summary, the files written whole, one line per failure; the exit code."""
+    if stop.name is not None:
+        print(f"ssd-rt: stopped ({stop.name})", file=sys.stderr)
     for line in pipeline.stats.summary():
         print(line)
-    if source.end_report:
+    if source.end_report and not pipeline.stopped_by_user and pipeline.error is None:
         print(f"ssd-rt: warning: {source.end_report}", file=sys.stderr)
-    for path in (args.record, args.json_out):
-        if path is not None and path.exists():
-            print(f"wrote {path}")
-    if pipeline.error is not None:  # an SSDRTError is printed as one line by run_command
-        raise pipeline.error
-    return 0
-
-
-def _wait_headless(pipeline) -> bool:
-    """Status lines until the run ends; True when Ctrl-C ended it.
-
-    Ctrl-C sets a flag this loop reads instead of raising KeyboardInterrupt wherever the main
-    thread happens to be: raised inside threading's Event.wait it could leave the run unable to
-    stop (a CI run hung 30 s after SIGINT). A second Ctrl-C while the files are finished is
-    ignored rather than aborting them; the previous handler is restored afterwards.
-    """
-    import signal
-    import threading
-
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        _status_lines(pipeline, stop)
-    finally:
-        if stop.is_set():
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # finishing the files: not again
-        else:
-            signal.signal(signal.SIGINT, previous)
-    return stop.is_set()
+    for sink in sinks:
+        if sink.done:
+            print(f"wrote {sink.path} ({sink.frames} frames)")
+    errors = [pipeline.error] if pipeline.error is not None else []
+    errors += [s.error for s in sinks if s.error is not None and s.error is not pipeline.error]
+    lines = dict.fromkeys(error_line(err) for err in errors)  # each failure once, in order
+    for line in list(lines)[:-1]:
+        print(f"ssd-rt: error: {line}", file=sys.stderr)
+    if errors:  # the last one through run_command, as every error: one line, exit 1
+        raise errors[-1] if isinstance(errors[-1], SSDRTError) else OutputError(list(lines)[-1])
+    return stop.exit_code(0)
 
 
 def _status_lines(pipeline, stop) -> None:
@@ -222,8 +233,7 @@ def _status_lines(pipeline, stop) -> None:
 
 
 def entry() -> None:
-    logging.basicConfig(level=logging.WARNING, format="ssd-rt: %(message)s")
-    sys.exit(run_command("ssd-rt", main))
+    command_entry("ssd-rt", main)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shutil
-import sys
 from pathlib import Path
 
-from ssd_rt.cli.common import run_command
+from ssd_rt.cli.common import command_entry, finite_float
 from ssd_rt.errors import ConfigError
 from ssd_rt.files import require_writable_folder
 
@@ -51,18 +49,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--to-engines", metavar="NAME", help="also copy the exported model to engines/NAME.*")
     add("--no-export", action="store_true", help="skip the ONNX/engine export at the end")
     add("--deterministic", action="store_true", default=None, help="reproducible (slower)")
-    add("--lr", type=float, help="learning rate at the real batch (overrides the preset's)")
+    add("--lr", type=finite_float, help="learning rate at the real batch (overrides the preset's)")
     add("--steps", type=int, help="optimizer steps (overrides the preset's)")
     add("--warmup", type=int, help="warm-up steps")
-    add("--width", type=float)
+    add("--width", type=finite_float)
     add("--norm", choices=("bn", "none"))
     add("--priors", choices=("voc", "coco"))
     add("--batch", type=int, help="images per forward pass")
     add("--accumulate", type=int, help="forward passes per optimizer step")
     add("--optimizer", choices=("sgd", "adamw"))
-    add("--momentum", type=float)
-    add("--weight-decay", type=float)
-    add("--grad-clip", type=float)
+    add("--momentum", type=finite_float)
+    add("--weight-decay", type=finite_float)
+    add("--grad-clip", type=finite_float)
     add("--eval-every", type=int)
     add("--save-every", type=int)
     add("--log-every", type=int)
@@ -232,8 +230,7 @@ def export(checkpoint: Path, out: Path, to_engines: str | None) -> None:
 
 
 def entry() -> None:
-    logging.basicConfig(level=logging.WARNING, format="ssd-rt-train: %(message)s")
-    sys.exit(run_command("ssd-rt-train", main))
+    command_entry("ssd-rt-train", main)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ssd_rt.errors import SSDRTError
+from ssd_rt.errors import error_line
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,5 @@ Event = Busy | Failed | ModelLoaded | SourceOpened | RunEnded | OutputClosed
 
 
 def one_line(err: BaseException) -> str:
-    """What a user is shown for a failure: our errors as they are, others with their type."""
-    if isinstance(err, SSDRTError):
-        return str(err)
-    return f"{type(err).__name__}: {err}".splitlines()[0]
+    """What a user is shown for a failure (one line, credentials masked)."""
+    return error_line(err)

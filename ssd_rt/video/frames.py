@@ -1,6 +1,7 @@
 """What flows between the threads of a run: frames, results, and the newest-only slot.
 
-    Frame(image_bgr, index, captured_at, epoch, repeat)   capture thread -> inference thread
+    Frame(image_bgr, index, captured_at, epoch, repeat,   capture thread -> inference thread
+          pts_s, file_name, captured_unix_s)
     Result(frame, detections, stats_lines)                inference thread -> sinks, displays
     LatestSlot                                            keeps only the newest item (live)
 """
@@ -8,7 +9,8 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +26,9 @@ class Frame:
     captured_at: float  # time.perf_counter() when the capture thread got it
     epoch: int = 0  # seeks before this frame (a player drops results of an older epoch)
     repeat: bool = False  # delivered again (new thresholds while paused): outputs have it already
+    pts_s: float | None = None  # position in the video (files: the decoder's timestamp), seconds
+    file_name: str | None = None  # the image file it came from (image folders)
+    captured_unix_s: float = field(default_factory=time.time)  # wall clock at capture (live)
 
 
 @dataclass

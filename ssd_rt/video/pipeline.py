@@ -23,7 +23,7 @@ import time
 
 from ssd_rt.video.detector import Detector
 from ssd_rt.video.frames import POLL_S, Result
-from ssd_rt.video.sinks import Sink
+from ssd_rt.video.sinks import FINISH_S, Sink
 from ssd_rt.video.sources import Source
 from ssd_rt.video.stats import Stats, stats_lines
 
@@ -91,7 +91,7 @@ class Pipeline:
         self._stop.set()
         self.source.stop(JOIN_S)
         if self._thread.is_alive():
-            self._thread.join(JOIN_S * 5)  # it closes the sinks, which finish their queues
+            self._thread.join(FINISH_S + JOIN_S)  # it closes the sinks: they finish their files
         self.stats.set_dropped(self.source.dropped)
 
     # -- the inference thread --

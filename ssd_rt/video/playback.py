@@ -50,6 +50,7 @@ class SeekableFileReader(FileReader):
         if frame is None:
             return None
         self.decoded = index + 1
+        self.ended = False  # a seek back: the end reached before is no longer where we are
         return frame
 
 
@@ -152,7 +153,7 @@ class Player(Feed):
             return
         first = self.reader.read()  # paused on the first frame, like any player
         if first is not None:
-            self._deliver(Frame(first, 0, time.perf_counter(), self.epoch))
+            self._deliver(source.make_frame(first, 0, self.epoch))
         due = time.perf_counter()
         while not source.stopping:
             with self._wake:
@@ -180,7 +181,7 @@ class Player(Feed):
             self.at_end = True  # hold the last frame; play starts over
             self._playing = False
             return
-        self._deliver(Frame(image, self.position + 1, time.perf_counter(), self.epoch))
+        self._deliver(self.source.make_frame(image, self.position + 1, self.epoch))
 
     def _run_command(self, command: tuple, due: float) -> float:
         name = command[0]
@@ -203,4 +204,4 @@ class Player(Feed):
         if image is None:
             self._playing = False
             return
-        self._deliver(Frame(image, index, time.perf_counter(), self.epoch))
+        self._deliver(self.source.make_frame(image, index, self.epoch))

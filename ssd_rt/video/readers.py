@@ -2,6 +2,8 @@
 
     reader.open()          -> None, or SourceError with one clear line
     reader.read()          -> BGR uint8 [H, W, 3], or None at the end (or a drop, for live ones)
+    reader.pts_s, reader.file_name     where the frame just read is: its position in the video
+                                       (files: the decoder's timestamp), its file (folders)
     reader.close()
 
 A reader is used by exactly one thread, the capture thread of `sources.Source`, which opens,
@@ -21,6 +23,7 @@ import cv2
 import numpy as np
 
 from ssd_rt.errors import SSDRTError
+from ssd_rt.redact import mask_credentials
 
 log = logging.getLogger("ssd_rt")
 
@@ -41,7 +44,9 @@ class SourceError(SSDRTError):
 class Reader:
     live = False  # live: frames come at the source's pace, stale ones are dropped
     fps: float | None = None  # the source's own frame rate where it says one
-    name = "source"
+    name = "source"  # what messages call it (credentials masked)
+    pts_s: float | None = None  # the last frame's position in the video (files), seconds
+    file_name: str | None = None  # the last frame's file (image folders)
 
     def open(self) -> None:
         raise NotImplementedError
@@ -132,6 +137,8 @@ class FileReader(CaptureReader):
         self.decoded = 0
         self.announced = 0
         self.first: np.ndarray | None = None
+        self.first_pts_s: float | None = None
+        self.ended = False  # the decoder ran out (not a stop, a --max-frames or a seek)
 
     def open(self) -> None:
         if not self.path.exists():
@@ -144,26 +151,42 @@ class FileReader(CaptureReader):
             self.capture.release()
             raise SourceError(f"{self.path} is not a video that can be decoded (no frame read)")
         self.first = frame
+        self.first_pts_s = self._position_s()
         self.fps = _capture_fps(self.capture)
         # Only for the end report: containers often announce a wrong count.
         self.announced = max(int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
 
+    def _position_s(self) -> float:
+        """The decoder's timestamp of the frame just read (OpenCV's FFmpeg backend gives the
+        frame's pts, so a variable or mislabelled rate is told right)."""
+        return max(self.capture.get(cv2.CAP_PROP_POS_MSEC), 0.0) / 1000.0
+
     def read(self) -> np.ndarray | None:
         if self.first is not None:
             frame, self.first = self.first, None
+            self.pts_s = self.first_pts_s
         else:
             frame = super().read()
             if frame is None:
+                self.ended = True
                 return None
+            self.pts_s = self._position_s()
         self.decoded += 1
         return frame
 
     def end_report(self) -> str | None:
-        # The decoder stopped well before what the container announces: truncated or corrupt.
-        if self.announced and self.decoded < self.announced * 0.98 - 1:
+        """A warning when the decoder ran out well before the time the container announces:
+        truncated or corrupt. Judged by time, not frame count, so a file whose nominal rate
+        disagrees with its frames is not blamed; never after a stop or --max-frames."""
+        if not (self.ended and self.announced and self.fps and self.pts_s is not None):
+            return None
+        announced_s = self.announced / self.fps  # OpenCV's count is duration x nominal rate
+        reached_s = self.pts_s + 1.0 / self.fps
+        if reached_s < announced_s * 0.98 - 1.0 / self.fps:
             return (
-                f"{self.path}: decoded {self.decoded} frames, but the file announces "
-                f"{self.announced}; the rest could not be decoded (truncated or corrupt file?)"
+                f"{self.path}: decoded {self.decoded} frames ({reached_s:.2f} s), but the file "
+                f"announces {self.announced} ({announced_s:.2f} s); the rest could not be "
+                f"decoded (truncated or corrupt file?)"
             )
         return None
 
@@ -175,8 +198,8 @@ class StreamReader(CaptureReader):
     reconnects = True
 
     def __init__(self, url: str, timeout_ms: int = NETWORK_TIMEOUT_MS) -> None:
-        self.url = url
-        self.name = url
+        self.url = url  # as given: only open() uses it
+        self.name = mask_credentials(url)
         self.timeout_ms = timeout_ms
 
     def open(self) -> None:
@@ -185,7 +208,7 @@ class StreamReader(CaptureReader):
         self.capture = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
         if not self.capture.isOpened():
             self.capture.release()
-            raise SourceError(f"cannot open stream {self.url} (unreachable or not a video)")
+            raise SourceError(f"cannot open stream {self.name} (unreachable or not a video)")
         self.fps = _capture_fps(self.capture)
 
 
@@ -213,6 +236,7 @@ class ImageFolderReader(Reader):
             self.position += 1
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is not None:
+                self.file_name = path.name
                 return image
             self.skipped.append(path.name)
             log.warning("skipping %s: not an image that can be decoded", path)
@@ -241,11 +265,13 @@ class DemoReader(Reader):
         self.count = count
         self.frames = None
         self.next_due = 0.0
+        self.index = -1  # of the last frame read
 
     def open(self) -> None:
         from ssd_rt.data.synthetic import MovingScenes
 
         self.frames = MovingScenes(self.seed, *self.size).frames(self.count)
+        self.index = -1
         self.next_due = time.perf_counter()
 
     def read(self) -> np.ndarray | None:
@@ -255,4 +281,8 @@ class DemoReader(Reader):
                 time.sleep(delay)
             self.next_due = max(self.next_due + 1.0 / self.fps, time.perf_counter() - 1.0)
         frame = next(self.frames, None)
-        return None if frame is None else frame[0]
+        if frame is None:
+            return None
+        self.index += 1
+        self.pts_s = None if self.live else self.index / self.fps  # file mode: a video's time
+        return frame[0]

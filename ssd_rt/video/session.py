@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ssd_rt.errors import ConfigError
+from ssd_rt.redact import mask_credentials
 from ssd_rt.video.events import (
     Busy,
     Event,
@@ -180,7 +181,7 @@ class RunSession:
     def open(self, text: str, *, seek_to: int | None = None, play: bool = True) -> None:
         """Open a file, camera index, stream URL or "demo" in the background."""
         token = self._token("open")
-        self.listener(Busy(f"opening {text}…"))
+        self.listener(Busy(f"opening {mask_credentials(text)}…"))
 
         def failed(message: str) -> None:
             if self._current("open", token):
@@ -345,24 +346,39 @@ class RunSession:
         stem = Path(self.source_text).stem if self.seekable else "ssd-rt-live"
         return folder / f"{stem}-detections{suffix}"
 
-    def make_output(self, name: str, path: Path):
-        """The file sink for output `name` ("recording" or "detections") writing `path`."""
-        from ssd_rt.video.sinks import JsonLinesWriter, VideoRecorder
+    def input_files(self) -> list[Path]:
+        """The files the run reads (the video; the model): outputs must not replace them."""
+        files = [Path(self.model_path)] if self.model_path is not None else []
+        if self.source_text is not None and Path(self.source_text).is_file():
+            files.append(Path(self.source_text))
+        return files
+
+    def make_output(self, name: str, path: Path, *, overwrite: bool = True):
+        """The file sink for output `name` ("recording" or "detections") writing `path`
+        (created now, so a folder that cannot be written fails before the first frame)."""
+        from ssd_rt.video.recorder import VideoRecorder
+        from ssd_rt.video.sinks import JsonLinesWriter
 
         names = self.detector.class_names
         if name == "recording":
-            fps = (self.source.fps if self.source is not None else None) or 30.0
-            return VideoRecorder(path, fps, names)
-        return JsonLinesWriter(path, names)
+            source = self.source  # its name has no credentials (readers mask them)
+            model = self.model_path.name if self.model_path is not None else "ssd-rt"
+            tags = {"title": f"ssd-rt: {source.name if source is not None else 'video'}",
+                    "comment": f"detections by {model}"}  # fmt: skip
+            return VideoRecorder(path, source.fps if source is not None else None, names,
+                                 live=source is not None and source.live, overwrite=overwrite,
+                                 metadata=tags)  # fmt: skip
+        return JsonLinesWriter(path, names, overwrite=overwrite)
 
     def start_output(self, name: str, path: Path) -> None:
         """Write output `name` to `path` from the next frame on (the caller asked about an
         existing file: it is replaced). ConfigError when there is no run or no writable file."""
-        from ssd_rt.files import check_output_path
+        from ssd_rt.files import check_not_input, check_output_path
 
         if self.pipeline is None or self.detector is None:
             raise ConfigError(f"no {name} yet: open a video, a camera or a stream first")
         check_output_path(path, name, suffixes=(OUTPUTS[name],), overwrite=True)
+        check_not_input(path, self.input_files(), name)
         self.stop_output(name)
         try:
             sink = self.make_output(name, path)

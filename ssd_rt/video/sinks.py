@@ -1,13 +1,17 @@
-"""Consumers of results: a recorder, a JSON-lines writer, and the newest-result slot of a window.
+"""Consumers of results: file sinks (the JSON-lines writer here, the recorder in recorder.py)
+and the newest-result slot of a window.
 
 Each file-writing sink owns a thread and a bounded queue: the inference thread hands a result
 over and goes on; when a sink falls behind, the hand-over waits (every frame of a file is
 written, none is dropped). `close()` writes what is queued and finalizes the file.
 
 Files never replace what the user had: the CLI refuses an existing path (without --overwrite),
-and the recording is written as `NAME.partial.mp4` and renamed when finalized, so a crash
-leaves an obviously partial file, never a broken one under the asked-for name. JSON lines are
-flushed per frame, so a crash loses at most the line being written.
+and every output is written to a file created exclusively beside it
+(`NAME.<random>.partial.SUFFIX`, a name no user file can have) and renamed to its asked-for
+name only once it is whole. So the asked-for name never holds an incomplete file: after a crash
+or a full disk the partial file stays, named in the error, and holds everything written until
+then (the recording is fragmented MP4 that plays up to its last second, the JSON lines end on a
+whole line).
 """
 
 from __future__ import annotations
@@ -18,13 +22,12 @@ import queue
 import threading
 from pathlib import Path
 
-import cv2
-
-from ssd_rt.errors import ConfigError
-from ssd_rt.video.draw import draw_detections, draw_text_lines
+from ssd_rt.errors import OutputError, SSDRTError, error_line
+from ssd_rt.files import create_partial, publish
 from ssd_rt.video.frames import POLL_S, LatestSlot, Result
 
 SINK_QUEUE = 16  # results waiting per sink
+FINISH_S = 30.0  # longest wait for a sink to write what is queued and finish its file
 
 
 class Sink:
@@ -46,7 +49,8 @@ class ThreadedSink(Sink):
         self._queue: queue.Queue = queue.Queue(maxsize=SINK_QUEUE)
         self._thread = threading.Thread(target=self._run, name=f"ssd-rt-{self.name}", daemon=True)
         self._closed = False
-        self.error: BaseException | None = None
+        self.failed = False  # set before finish(): whether the output broke on the way
+        self.error: BaseException | None = None  # after the thread: what the user is told
         self._thread.start()
 
     def put(self, result: Result) -> None:
@@ -54,16 +58,16 @@ class ThreadedSink(Sink):
             return
         if result.frame.repeat:  # the window shows it again; a file must not hold it twice
             return
-        if self.error is not None:
-            raise self.error
         while self._thread.is_alive():  # waits when behind: backpressure, never a drop
             try:
                 self._queue.put(result, timeout=POLL_S)
                 return
             except queue.Full:
                 continue
+        self._thread.join()  # ended on an error: `error` is set once it has finished
+        raise self.error or OutputError(f"{self.name} stopped")
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = FINISH_S) -> None:
         if self._closed:
             return
         self._closed = True
@@ -78,102 +82,111 @@ class ThreadedSink(Sink):
             raise self.error
 
     def _run(self) -> None:
+        error = None
         try:
             while (result := self._queue.get()) is not None:
                 self.handle(result)
         except BaseException as err:  # reported to the pipeline on the next put / close
-            self.error = err
+            error = err
         finally:
+            self.failed = error is not None
             try:
                 self.finish()
             except BaseException as err:
-                self.error = self.error or err
+                error = error or err
+            if error is not None:  # set once, as the user is told it
+                self.error = self.failure(error)
 
     def handle(self, result: Result) -> None:
         raise NotImplementedError
 
     def finish(self) -> None:
-        pass
+        """After the last result; `self.failed` says whether the output broke on the way."""
+
+    def failure(self, err: BaseException) -> BaseException:
+        """The error a failed sink reports (once, after finish)."""
+        return err
 
 
-def partial_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
+class FileSink(ThreadedSink):
+    """A sink writing one file: to its exclusive partial file first (`create_partial`, here in
+    the owner's thread so a folder that cannot be written is refused before the first frame),
+    renamed to `path` by `finish()` only when the output is whole."""
 
-
-class VideoRecorder(ThreadedSink):
-    """The annotated frames as an MP4 (mp4v) at the source's rate; opened on the first frame."""
-
-    name = "recorder"
-
-    def __init__(self, path: Path, fps: float, class_names: tuple[str, ...]) -> None:
+    def __init__(self, path: Path, *, overwrite: bool = True) -> None:
         self.path = Path(path)
-        self.fps = fps
-        self.class_names = class_names
-        self.writer: cv2.VideoWriter | None = None
-        self.frames = 0
+        self.overwrite = overwrite
+        self.frames = 0  # written whole
+        self.temp = create_partial(self.path)
+        self.done = False  # renamed to `path`: the only state in which a command says "wrote"
         super().__init__()
 
-    def handle(self, result: Result) -> None:
-        image = result.frame.image_bgr.copy()
-        draw_detections(image, result.detections, self.class_names)
-        if result.stats_lines:
-            draw_text_lines(image, list(result.stats_lines))
-        if self.writer is None:
-            height, width = image.shape[:2]
-            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-            self.writer = cv2.VideoWriter(str(partial_path(self.path)), fourcc, self.fps,
-                                          (width, height))  # fmt: skip
-            if not self.writer.isOpened():
-                raise ConfigError(f"cannot write a video to {self.path}")
-            self.size = (width, height)
-        if (image.shape[1], image.shape[0]) != self.size:  # a stream that changed resolution
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        self.writer.write(image)
-        self.frames += 1
-
     def finish(self) -> None:
-        if self.writer is not None:
-            self.writer.release()  # writes the index (moov atom): the file becomes playable
-            os.replace(partial_path(self.path), self.path)
+        if self.failed:
+            return  # keep the partial file: it holds what was written
+        publish(self.temp, self.path, overwrite=self.overwrite)
+        self.done = True
+
+    def failure(self, err: BaseException) -> BaseException:
+        if isinstance(err, SSDRTError):
+            return err
+        kept = ""
+        if self.temp.exists():
+            if self.frames:
+                kept = f"; the first {self.frames} frames are in {self.temp}"
+            else:
+                self.temp.unlink()
+        return OutputError(f"cannot write {self.path}: {error_line(err)}{kept}")
 
 
-class JsonLinesWriter(ThreadedSink):
-    """One JSON object per frame: {"frame", "time_s", "detections": [{label, score, box}]}."""
+class JsonLinesWriter(FileSink):
+    """One JSON object per frame, always ending on a whole line:
+    {"frame", where it is, "detections": [{label, score, box_xyxy}]}, where "where" is
+    "pts_s" (position in the video, files and the demo in file mode), "file" (image folders)
+    or "captured_unix_s" (wall clock at capture, live sources)."""
 
     name = "json-writer"
 
-    def __init__(self, path: Path, class_names: tuple[str, ...]) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path, class_names: tuple[str, ...], *,
+                 overwrite: bool = True) -> None:  # fmt: skip
         self.class_names = class_names
-        self.file = open(self.path, "w", encoding="utf-8")
-        self.t0: float | None = None
-        self.lines = 0
-        super().__init__()
+        super().__init__(path, overwrite=overwrite)
+        self._fd = os.open(self.temp, os.O_WRONLY | os.O_TRUNC)
+        self._size = 0  # bytes of whole lines written
 
     def handle(self, result: Result) -> None:
-        if self.t0 is None:
-            self.t0 = result.frame.captured_at
-        d = result.detections
-        row = {
-            "frame": result.frame.index,
-            "time_s": round(result.frame.captured_at - self.t0, 4),
-            "detections": [
-                {
-                    "label": self.class_names[label - 1],
-                    "score": round(score, 4),
-                    "box_xyxy": [round(v, 1) for v in box],
-                }
-                for box, score, label in zip(
-                    d.boxes_xyxy.tolist(), d.scores.tolist(), d.labels.tolist()
-                )
-            ],
-        }
-        self.file.write(json.dumps(row) + "\n")
-        self.file.flush()  # a crash loses at most this line
-        self.lines += 1
+        frame, d = result.frame, result.detections
+        row: dict = {"frame": frame.index}
+        if frame.pts_s is not None:
+            row["pts_s"] = round(frame.pts_s, 4)
+        elif frame.file_name is not None:
+            row["file"] = frame.file_name
+        else:
+            row["captured_unix_s"] = round(frame.captured_unix_s, 3)
+        row["detections"] = [
+            {"label": self.class_names[label - 1], "score": round(score, 4),
+             "box_xyxy": [round(v, 1) for v in box]}
+            for box, score, label in zip(d.boxes_xyxy.tolist(), d.scores.tolist(),
+                                         d.labels.tolist())
+        ]  # fmt: skip
+        self._write_line((json.dumps(row) + "\n").encode())
+        self.frames += 1
+
+    def _write_line(self, data: bytes) -> None:
+        """One line per write() call, so a crash (even SIGKILL) cuts at most this line; a
+        failed write (a full disk) is cut back to the last whole line before it is reported."""
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            os.ftruncate(self._fd, self._size)
+            raise
+        self._size += len(data)
 
     def finish(self) -> None:
-        self.file.close()
+        os.close(self._fd)
+        super().finish()
 
 
 class LatestResult(Sink):

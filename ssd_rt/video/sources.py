@@ -11,8 +11,9 @@ frame whatever inference costs. Files and image folders deliver every frame, in 
 bounded queue: the capture thread waits when inference is behind (backpressure).
 
 A stream that drops is reopened with back-off (0.5 s doubling to 5 s, one line each time) until
-`reconnect_s` passes without a frame; then the run ends with a SourceError. A camera that stops
-delivering ends the run with a clear message.
+`reconnect_s` passes without a decoded frame; then the run ends with a SourceError. A reopen
+that yields no frame (a server that answers but sends nothing) does not reset that clock: only a
+frame does. A camera that stops delivering ends the run with a clear message.
 
 What the capture thread does once the reader is open is a `Feed`: by default every frame in
 order; a player (`playback.Player`) adds play, pause, step and seek through the same seam.
@@ -26,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+from ssd_rt.redact import mask_credentials
 from ssd_rt.video.frames import POLL_S, Frame, LatestSlot
 from ssd_rt.video.readers import (
     STREAM_SCHEMES,
@@ -57,7 +59,8 @@ def make_reader(text: str, *, demo_live: bool = True, demo_frames: int | None = 
     if text.lower().startswith(STREAM_SCHEMES):
         return StreamReader(text)
     if "://" in text:
-        raise SourceError(f"unsupported URL scheme in {text!r}; use {', '.join(STREAM_SCHEMES)}")
+        raise SourceError(f"unsupported URL scheme in {mask_credentials(text)!r}; "
+                          f"use {', '.join(STREAM_SCHEMES)}")  # fmt: skip
     if any(c in text for c in "*?[") or Path(text).is_dir():
         return ImageFolderReader(text)
     return FileReader(Path(text))
@@ -86,6 +89,8 @@ class Source:
         self.end_report: str | None = None
         self.delivered = 0
         self.reconnects = 0
+        self._last_frame_at = 0.0  # perf_counter of the newest frame read (or of the opening)
+        self._outage: tuple[float, int] | None = None  # (frame-less since, attempts) while down
         self._slot = LatestSlot() if self.live else None
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
         self._stop = threading.Event()
@@ -174,6 +179,11 @@ class Source:
             except queue.Empty:
                 return
 
+    def make_frame(self, image, index: int, epoch: int = 0) -> Frame:
+        """A Frame of the image the reader just gave, stamped with where it is in the source."""
+        return Frame(image, index, time.perf_counter(), epoch, pts_s=self.reader.pts_s,
+                     file_name=self.reader.file_name)  # fmt: skip
+
     def read_frames(self, deliver=None) -> None:
         """The default feed: every frame the reader gives, numbered in order, to `deliver`
         (default `self.deliver`; False from it ends the loop); a dropped stream is reconnected,
@@ -188,7 +198,8 @@ class Source:
                     return  # gave up: _reconnect set the error, or the source was stopped
                 self.error = self.reader.lost_error(self.delivered)
                 return
-            if not deliver(Frame(image, self.delivered, time.perf_counter())):
+            self._frame_arrived()
+            if not deliver(self.make_frame(image, self.delivered)):
                 return
             self.delivered += 1
 
@@ -214,6 +225,7 @@ class Source:
             self._open_error = SourceError(f"cannot open {self.name}: {err}")
             self._opened.set()
             return
+        self._last_frame_at = time.perf_counter()
         self._opened.set()
         try:
             self.feed.run(self)
@@ -223,32 +235,39 @@ class Source:
             if not self.live:  # the live slot reports the end once the thread is gone
                 self._put(_END)
 
+    def _frame_arrived(self) -> None:
+        self._last_frame_at = time.perf_counter()
+        if self._outage is not None:
+            self.reconnects += 1
+            log.warning("stream %s is back after %.1f s without frames", self.name,
+                        self._last_frame_at - self._outage[0])  # fmt: skip
+            self._outage = None
+
     def _reconnect(self) -> bool:
-        """Reopen a dropped stream with back-off; False once reconnect_s passed (error set)."""
-        started = time.perf_counter()
-        attempt = 0
+        """Reopen a dropped stream with back-off; False once reconnect_s passed without a
+        frame (error set) or when stopped. Reopening alone is not "back": the outage lasts
+        until a frame arrives (read_frames calls _frame_arrived), so a server that answers but
+        sends nothing is given up after reconnect_s like one that does not answer."""
+        since, attempt = self._outage or (self._last_frame_at, 0)
         self.reader.close()
         while not self._stop.is_set():
-            elapsed = time.perf_counter() - started
-            if elapsed >= self.reconnect_s:
+            if time.perf_counter() - since >= self.reconnect_s:
                 self.error = SourceError(
-                    f"stream {self.name} dropped and did not come back within "
-                    f"{self.reconnect_s:g} s; giving up"
+                    f"stream {self.name} sent no frame for {self.reconnect_s:g} s; giving up "
+                    f"after {attempt} reconnection attempts"
                 )
                 return False
             wait = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
             attempt += 1
+            self._outage = (since, attempt)
             log.warning("stream %s dropped; reconnecting in %.1f s (attempt %d)",
                         self.name, wait, attempt)  # fmt: skip
-            if self._stop.wait(wait):
+            if self._stop.wait(min(wait, max(since + self.reconnect_s - time.perf_counter(), 0))):
                 return False
             try:
                 self.reader.open()
             except SourceError:
                 continue
-            self.reconnects += 1
-            log.warning("stream %s is back after %.1f s", self.name,
-                        time.perf_counter() - started)  # fmt: skip
             return True
         return False
 

@@ -136,7 +136,8 @@ class FileSink(ThreadedSink):
                 kept = f"; the first {self.frames} frames are in {self.temp}"
             else:
                 self.temp.unlink()
-        return OutputError(f"cannot write {self.path}: {error_line(err)}{kept}")
+        why = err.strerror if isinstance(err, OSError) and err.strerror else error_line(err)
+        return OutputError(f"cannot write {self.path}: {why}{kept}")
 
 
 class JsonLinesWriter(FileSink):

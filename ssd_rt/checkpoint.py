@@ -7,6 +7,9 @@ version, the config codec) is in `model_format`. Writes are atomic (`files.atomi
 
 from __future__ import annotations
 
+import io
+import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +53,11 @@ def save_checkpoint(
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": extra or {},
     }
-    atomic_write_bytes(Path(path), lambda f: torch.save(payload, f))
+    # Serialized in memory first: torch.save turns a full disk into a RuntimeError about zip
+    # positions; a plain write of the bytes gives the OSError that names the file.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(Path(path), lambda f: f.write(buffer.getbuffer()))
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -61,7 +68,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # zip, pickle and torch errors all mean "not a checkpoint"
-        raise WeightsError(f"cannot read checkpoint {path}: {type(err).__name__}") from None
+        raise WeightsError(f"cannot read checkpoint {path}: {_why_unreadable(err)}") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path} is not an ssd-rt checkpoint")
     if payload.get("format_version") != CHECKPOINT_FORMAT_VERSION:
@@ -75,6 +82,19 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except (ConfigError, KeyError) as err:
         raise WeightsError(f"{path}: {err}") from None
     return Checkpoint(config, names, payload["model"], payload.get("extra", {}))
+
+
+def _why_unreadable(err: Exception) -> str:
+    """torch.load's failure in the user's words (its own messages run to many lines)."""
+    text = str(err)
+    if isinstance(err, pickle.UnpicklingError) or "Weights only load failed" in text:
+        return ("it holds Python objects, not only tensors, so it is not an ssd-rt checkpoint "
+                "(such a file is never unpickled: it could run code)")  # fmt: skip
+    if isinstance(err, (EOFError, zipfile.BadZipFile)) or any(
+        key in text for key in ("PytorchStreamReader", "zip archive", "central directory")
+    ):
+        return "the file is truncated or damaged (not a complete PyTorch file)"
+    return f"not a PyTorch file ({type(err).__name__})"
 
 
 def load_model(path: str | Path) -> tuple[torch.nn.Module, Checkpoint]:

@@ -47,8 +47,7 @@ def error_line(err: BaseException) -> str:
             last = [line for line in text.splitlines() if line.strip()][-1].strip()
             text = _QUALIFIED_NAME.sub("", last)
     elif isinstance(err, OSError) and err.strerror:
-        where = f": {err.filename}" if err.filename else ""
-        text = f"{err.strerror}{where}"
+        text = f"{err.filename}: {err.strerror}" if err.filename else err.strerror
     else:
         text = f"{type(err).__name__}: {err}"
     lines = text.strip().splitlines() or [type(err).__name__]

@@ -107,6 +107,11 @@ def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if amp == "fp16" and device.type != "cuda":
         raise ConfigError("--amp fp16 needs a CUDA device; use --amp bf16 or off on CPU")
+    if amp == "bf16" and device.type == "cpu":
+        from ssd_rt.machine import bf16_problem, cpu_flags
+
+        if (problem := bf16_problem(cpu_flags())) is not None:
+            raise ConfigError(f"--amp {problem}")
     return torch.bfloat16 if amp == "bf16" else torch.float16
 
 

@@ -2,7 +2,8 @@
 in NHWC); on CUDA as FP16 with a CUDA graph per batch size (one replay instead of ~100 kernel
 launches per frame); on CPU as FP32, or bf16 when asked (CPUs with AVX512-BF16 or AMX run it about
 2x faster: 86 ms vs 166 ms for full-width SSD300 on the 2-core dev machine). bf16 is never chosen
-silently: it changes the numerics, so the user asks for it."""
+silently: it changes the numerics, so the user asks for it; and it is refused on a CPU without
+native bf16 (machine.bf16_problem), where it is emulated and several times slower."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class TorchBackend(Backend):
             )
         if precision == "fp16" and not on_cuda:
             raise ConfigError("fp16 runs on CUDA; on a CPU use fp32 or bf16")
+        if precision == "bf16" and not on_cuda:
+            from ssd_rt.machine import bf16_problem, cpu_flags
+
+            if (problem := bf16_problem(cpu_flags())) is not None:
+                raise ConfigError(problem)
         super().__init__(ModelInfo(info.config, info.class_names, precision), device)
         self.dtype = PRECISIONS[precision]
         self.model = (

@@ -23,7 +23,7 @@ import torch
 import ssd_rt
 from ssd_rt.backends.base import Backend, load_backend
 from ssd_rt.checkpoint import load_model, save_checkpoint
-from ssd_rt.cli.common import comma_separated, command_entry, finite_float
+from ssd_rt.cli.common import OneLineParser, comma_separated, command_entry, finite_float
 from ssd_rt.config import SSDConfig
 from ssd_rt.data.synthetic import random_scene
 from ssd_rt.device import resolve_device, synchronize
@@ -122,7 +122,7 @@ def time_torchvision(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ssd-rt-bench", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="ssd-rt-bench", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--backends", default="torch,onnxruntime", help="comma list of " + ", ".join(BACKEND_NAMES)
     )

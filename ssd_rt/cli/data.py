@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ssd_rt.cli.common import command_entry, finite_float
+from ssd_rt.cli.common import OneLineParser, command_entry, finite_float
 from ssd_rt.data.spec import check_data
 from ssd_rt.errors import ConfigError
 
@@ -32,7 +32,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ssd-rt-data", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="ssd-rt-data", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="summarize a data set (no training)")
     check.add_argument(
@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     check.add_argument("--split", help="split (voc: trainval, yolo: train, synthetic: train)")
     check.add_argument("--classes", help="comma-separated class list (default: the data set's)")
+    check.add_argument("--no-decode", action="store_true",
+                       help="read annotations and image headers only (default: decode every "
+                       "image, as training will)")  # fmt: skip
     voc = sub.add_parser("write-voc", help="write generated scenes as a VOC folder")
     voc.add_argument("out", type=Path)
     voc.add_argument("--count", type=int, default=200)
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "check":
         classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-        print(check_data(args.data, args.split, classes))
+        print(check_data(args.data, args.split, classes, decode=not args.no_decode))
         return 0
     if args.command == "write-voc":
         from ssd_rt.data.synthetic import SyntheticScenes, write_voc

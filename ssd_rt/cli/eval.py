@@ -16,7 +16,7 @@ import math
 import sys
 from pathlib import Path
 
-from ssd_rt.cli.common import comma_separated, command_entry, finite_float
+from ssd_rt.cli.common import OneLineParser, comma_separated, command_entry, finite_float
 from ssd_rt.errors import ConfigError
 from ssd_rt.files import require_writable_folder
 from ssd_rt.pretrained import add_weights_option
@@ -25,7 +25,7 @@ log = logging.getLogger("ssd_rt")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ssd-rt-eval", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="ssd-rt-eval", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--model", required=True, help=".engine, .onnx or checkpoint, or coco (torchvision's)"
     )
@@ -107,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     dataset = open_dataset(spec, args.split, classes=info.class_names)
     if len(dataset) == 0:
         raise ConfigError(f"{args.data}: the data set has no images")
+    report = getattr(dataset, "report", None)
+    other = report.dropped.get("class not in the class list", 0) if report is not None else 0
+    if report is not None and other and not sum(report.boxes_per_class.values()):
+        raise ConfigError(
+            f"{args.data}: none of its {other} objects is of a class the model detects "
+            f"({', '.join(info.class_names)}); nothing to score"
+        )
     print(f"ssd-rt-eval: {backend.describe()} on {spec} ({len(dataset)} images)", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -167,16 +174,8 @@ def _write_report(out: Path, args, spec, backend: str, images: int, result) -> N
         "thresholds": {"score": args.conf, "nms_iou": args.iou, "max_det": args.max_det},
         "metrics": result.to_json(),
     }
-    atomic_write_bytes(
-        out / "report.json", lambda f: f.write(json.dumps(report, indent=2).encode())
-    )
-    atomic_write_bytes(
-        out / "detections.json", lambda f: f.write(json.dumps(result.coco_results).encode())
-    )
     curves = result.voc.get("voc") or next(iter(result.voc.values()), None)
-    if curves is None:
-        return
-    for c in curves.classes:
+    for c in curves.classes if curves is not None else ():
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in c.name)
         line_chart(
             out / "pr" / f"{safe}.png",
@@ -187,6 +186,14 @@ def _write_report(out: Path, args, spec, backend: str, images: int, result) -> N
             xlim=(0, 1),
             ylim=(0, 1),
         )
+    atomic_write_bytes(
+        out / "detections.json", lambda f: f.write(json.dumps(result.coco_results).encode())
+    )
+    # Last: report.json marks a finished report (a rerun into `out` asks for --overwrite only
+    # then), so a run that failed half-way (a full disk) never blocks the next one.
+    atomic_write_bytes(
+        out / "report.json", lambda f: f.write(json.dumps(report, indent=2).encode())
+    )
 
 
 def entry() -> None:

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from ssd_rt.checkpoint import load_model
-from ssd_rt.cli.common import command_entry, finite_float
+from ssd_rt.cli.common import OneLineParser, command_entry, finite_float
 from ssd_rt.device import resolve_device, tensorrt_unavailable_reason
 from ssd_rt.errors import ConfigError, SSDRTError
 from ssd_rt.files import check_output_path
@@ -21,7 +21,7 @@ from ssd_rt.pretrained import add_weights_option
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="ssd-rt-export", description="Export an ssd-rt checkpoint to ONNX and TensorRT."
     )
     parser.add_argument(

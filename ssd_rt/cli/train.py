@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
-from ssd_rt.cli.common import command_entry, finite_float
+from ssd_rt.cli.common import OneLineParser, command_entry, finite_float
 from ssd_rt.errors import ConfigError
 from ssd_rt.files import require_writable_folder
 
@@ -33,7 +34,7 @@ SETTING_OPTIONS = ("width", "norm", "priors", "batch", "accumulate", "optimizer"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ssd-rt-train", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="ssd-rt-train", description=__doc__.splitlines()[0])
     add = parser.add_argument
     add("--data", help="voc:ROOT[,ROOT2] | coco:ANN.json,IMAGES | yolo:DIR | synthetic[:N[:SEED]]")
     add("--out", type=Path, help="run folder, e.g. runs/voc-scratch (required to train)")
@@ -49,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--to-engines", metavar="NAME", help="also copy the exported model to engines/NAME.*")
     add("--no-export", action="store_true", help="skip the ONNX/engine export at the end")
     add("--deterministic", action="store_true", default=None, help="reproducible (slower)")
-    add("--lr", type=finite_float, help="learning rate at the real batch (overrides the preset's)")
+    add("--lr", type=learning_rate, help="learning rate at the real batch (overrides the preset's)")
     add("--steps", type=int, help="optimizer steps (overrides the preset's)")
     add("--warmup", type=int, help="warm-up steps")
     add("--width", type=finite_float)
@@ -108,24 +109,45 @@ def resolve_settings(args: argparse.Namespace, world: int):
     return settings
 
 
-def check_out(out: Path, resume: bool, overwrite: bool) -> None:
+MAX_LR = 10.0  # above this SGD and Adam diverge at the first step (SSD trains at 1e-3)
+
+
+def learning_rate(text: str) -> float:
+    """argparse type for --lr: a finite number in (0, MAX_LR] (1e300 overflowed inside Adam)."""
+    value = finite_float(text)
+    if not 0 < value <= MAX_LR:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_LR:g}, got {text}")
+    return value
+
+
+def check_out(out: Path, resume: bool, overwrite: bool) -> bool:
+    """Whether `out` may take this run; True when it must be cleared first (--overwrite, or a
+    run that stopped before its first checkpoint: a crash, a full disk or a bad --lr there
+    leaves nothing worth keeping and must not block the rerun)."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a folder")
     require_writable_folder(out, "the run")
     from trainer.train import RunFolder
 
     folder = RunFolder(out)
+    unfinished = folder.settings.exists() and not folder.last.exists()
+    only_run_files = out.exists() and all(p.name in RUN_FILES for p in out.iterdir())
+    if unfinished and only_run_files and not resume:
+        print(f"ssd-rt-train: {out} holds a run that stopped before its first checkpoint; "
+              "starting over", file=sys.stderr)  # fmt: skip
+        return True
     holds_run = folder.settings.exists()
     if resume:
         if not folder.last.exists():
             raise ConfigError(f"nothing to resume in {out}: no last.pt")
-        return
+        return False
     if holds_run and not overwrite:
         raise ConfigError(
             f"{out} already holds a run; pass --resume to continue it or --overwrite to start over"
         )
     if out.exists() and any(out.iterdir()) and not holds_run:
         raise ConfigError(f"{out} is not empty and holds no ssd-rt run; choose a new folder")
+    return overwrite
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,16 +175,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.out is None:
         raise ConfigError("give the run folder: --out runs/NAME")
-    check_out(args.out, args.resume, args.overwrite)
+    clear = check_out(args.out, args.resume, args.overwrite)
     rank, world = distributed()
     try:
-        train_and_export(args, rank, world)
+        train_and_export(args, rank, world, clear)
     finally:
         end_distributed()
     return 0
 
 
-def train_and_export(args: argparse.Namespace, rank: int, world: int) -> None:
+def train_and_export(args: argparse.Namespace, rank: int, world: int, clear: bool) -> None:
     from trainer.presets import TrainSettings
     from trainer.train import RunFolder, Trainer
 
@@ -182,7 +204,7 @@ def train_and_export(args: argparse.Namespace, rank: int, world: int) -> None:
         settings = resolve_settings(args, world)
     trainer = Trainer(settings, args.out)
     if rank == 0:
-        if args.overwrite:
+        if clear:
             for name in RUN_FILES:
                 (args.out / name).unlink(missing_ok=True)
         args.out.mkdir(parents=True, exist_ok=True)

@@ -130,7 +130,7 @@ class CocoDataset:
             self.report.drop("class not in the class list", len(anns) - len(kept))
             boxes = np.array([a["bbox"] for a in kept], dtype=np.float32).reshape(-1, 4)
             boxes[:, 2:] += boxes[:, :2]  # xywh -> xyxy
-            keep = check_boxes(boxes, height, width, self.report)
+            keep = check_boxes(boxes, height, width, self.report, file_name)
             labels = np.array([label_of[a["category_id"]] for a in kept], dtype=np.int64)[keep]
             self.report.count_image(labels)
             self.records.append(

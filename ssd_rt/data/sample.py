@@ -60,6 +60,7 @@ class DataReport:
     boxes_per_class: Counter = field(default_factory=Counter)
     clipped: int = 0  # boxes partly outside the image, clipped to it
     dropped: Counter = field(default_factory=Counter)  # reason -> count
+    boxes: list = field(default_factory=list)  # one line per box clipped or dropped for its shape
 
     def drop(self, reason: str, count: int = 1) -> None:
         if count:
@@ -77,6 +78,7 @@ class DataReport:
         self.boxes_per_class.update(other.boxes_per_class)
         self.clipped += other.clipped
         self.dropped.update(other.dropped)
+        self.boxes += other.boxes
 
     @property
     def changed(self) -> bool:
@@ -94,6 +96,11 @@ class DataReport:
         lines.append(f"dropped: {dropped}")
         for reason, count in sorted(self.dropped.items()):
             lines.append(f"  {reason}: {count}")
+        if self.boxes:
+            lines.append("boxes clipped or dropped for their coordinates:")
+            lines += [f"  {line}" for line in self.boxes[:MAX_BOX_LINES]]
+            if len(self.boxes) > MAX_BOX_LINES:
+                lines.append(f"  ... and {len(self.boxes) - MAX_BOX_LINES} more")
         return "\n".join(lines)
 
     def one_line(self) -> str:
@@ -103,25 +110,45 @@ class DataReport:
         return "; ".join(parts)
 
 
-def check_boxes(boxes_xyxy: np.ndarray, height: int, width: int, report: DataReport) -> np.ndarray:
-    """Clip boxes to the image and return the mask of boxes to keep; counts go to `report`.
+MAX_BOX_LINES = 200  # per-box lines a summary lists (the counts cover every box)
 
-    A box with zero or negative size, or one entirely outside the image, is dropped; one partly
-    outside is clipped. Both are counted, never silent. Boxes must be [N, 4] float pixels.
+
+def check_boxes(boxes_xyxy: np.ndarray, height: int, width: int, report: DataReport,
+                where: str = "") -> np.ndarray:  # fmt: skip
+    """Clip boxes to the image and return the mask of boxes to keep; counts go to `report`,
+    and one line per box (`where`: the image's name) to `report.boxes`.
+
+    A box with a NaN or infinite coordinate, zero or negative size, or entirely outside the
+    image, is dropped; one partly outside is clipped. Each is counted and listed, never
+    silent. Boxes must be [N, 4] float pixels.
     """
     keep = np.ones(len(boxes_xyxy), dtype=bool)
     if not len(boxes_xyxy):
         return keep
-    x1, y1, x2, y2 = boxes_xyxy.T
-    bad_size = (x2 <= x1) | (y2 <= y1) | ~np.isfinite(boxes_xyxy).all(axis=1)
-    report.drop("zero or negative size", int(bad_size.sum()))
-    outside = ~bad_size & ((x2 <= 0) | (y2 <= 0) | (x1 >= width) | (y1 >= height))
-    report.drop("outside the image", int(outside.sum()))
-    keep &= ~bad_size & ~outside
+    finite = np.isfinite(boxes_xyxy).all(axis=1)
+    x1, y1, x2, y2 = np.where(finite[:, None], boxes_xyxy, 0).T
+    reasons = {
+        "non-finite coordinates (NaN or inf)": ~finite,
+        "zero or negative size": finite & ((x2 <= x1) | (y2 <= y1)),
+    }
+    reasons["outside the image"] = (~reasons["zero or negative size"] & finite
+                                    & ((x2 <= 0) | (y2 <= 0) | (x1 >= width) | (y1 >= height)))
+    for reason, mask in reasons.items():
+        report.drop(reason, int(mask.sum()))
+        keep &= ~mask
+        report.boxes += [f"{where}: box {_box_text(b)} dropped: {reason}"
+                         for b in boxes_xyxy[mask]]  # fmt: skip
     clipped = np.clip(boxes_xyxy, 0, [width, height, width, height]).astype(np.float32)
-    report.clipped += int((keep & (clipped != boxes_xyxy).any(axis=1)).sum())
-    boxes_xyxy[:] = clipped
+    was_clipped = keep & (clipped != boxes_xyxy).any(axis=1)
+    report.clipped += int(was_clipped.sum())
+    report.boxes += [f"{where}: box {_box_text(b)} clipped to the {width}x{height} image"
+                     for b in boxes_xyxy[was_clipped]]  # fmt: skip
+    boxes_xyxy[keep] = clipped[keep]
     return keep
+
+
+def _box_text(box_xyxy: np.ndarray) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in box_xyxy.tolist()) + "]"
 
 
 def decode_rgb(path: Path) -> torch.Tensor:

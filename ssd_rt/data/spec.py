@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ssd_rt.errors import ConfigError
+from ssd_rt.errors import ConfigError, DataError
 
 KINDS = ("voc", "coco", "yolo", "synthetic")
 SYNTHETIC_COUNT = 1000
@@ -94,11 +94,44 @@ def open_dataset(
     return SyntheticScenes(spec.count, spec.seed, split)
 
 
-def check_data(data: str, split: str | None, classes: list[str] | None) -> str:
-    """The summary `ssd-rt-data check` and `ssd-rt-train --check-data` print."""
+def check_data(data: str, split: str | None, classes: list[str] | None,
+               decode: bool = True) -> str:  # fmt: skip
+    """The summary `ssd-rt-data check` and `ssd-rt-train --check-data` print. `decode`: every
+    image is decoded too (headers alone miss a corrupt JPEG); one that cannot be, or whose size
+    is not its annotation's, is a DataError naming it after the summary is printed."""
     spec = parse_data_spec(data)
     split = TRAIN_SPLITS[spec.kind] if split is None else split
     dataset = open_dataset(spec, split, classes)
     header = f"{spec}" + (f" split {split}" if split else "")
     header += f": {len(dataset.class_names)} classes"
-    return header + "\n" + dataset.report.summary(dataset.class_names)
+    text = header + "\n" + dataset.report.summary(dataset.class_names)
+    if not decode:
+        return text
+    problems = undecodable_images(dataset)
+    if problems:
+        print(text + "\nimages that cannot be used:\n" + "\n".join(f"  {p}" for p in problems))
+        more = f" (and {len(problems) - 1} more, listed above)" if len(problems) > 1 else ""
+        raise DataError(f"{problems[0]}{more}")
+    return text + "\nevery image decodes"
+
+
+def undecodable_images(dataset, threads: int = 4) -> list[str]:
+    """One line per image of `dataset` that cannot be decoded or is not the size its
+    annotation says (what training would stop on), found by decoding every one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ssd_rt.data.sample import load_sample
+
+    records = getattr(dataset, "records", None)
+    if not records:  # generated scenes: nothing on disk
+        return []
+
+    def problem(record) -> str | None:
+        try:
+            load_sample(record)  # OpenCV decodes without holding the GIL: threads help
+        except DataError as err:
+            return str(err)
+        return None
+
+    with ThreadPoolExecutor(threads) as pool:
+        return [p for p in pool.map(problem, records) if p is not None]

@@ -127,7 +127,7 @@ class VOCDataset:
             if size is None:
                 size = image_size(image_path)
             boxes = np.array([o[1] for o in known], dtype=np.float32).reshape(-1, 4)
-            keep = check_boxes(boxes, size[0], size[1], self.report)
+            keep = check_boxes(boxes, size[0], size[1], self.report, filename)
             labels = np.array([label_of[o[0]] for o in known], dtype=np.int64)[keep]
             difficult = np.array([o[2] for o in known], dtype=bool)[keep]
             self.report.count_image(labels)

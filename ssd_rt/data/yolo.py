@@ -120,7 +120,7 @@ class YoloDataset:
                 [cxcywh[:, :2] - cxcywh[:, 2:] / 2, cxcywh[:, :2] + cxcywh[:, 2:] / 2], axis=1
             )
             boxes *= np.array([width, height, width, height], dtype=np.float32)
-            keep = check_boxes(boxes, height, width, self.report)
+            keep = check_boxes(boxes, height, width, self.report, image_path.name)
             labels = np.array([label_of[c] for c in cls], dtype=np.int64)[keep]
             self.report.count_image(labels)
             self.records.append(

@@ -70,8 +70,12 @@ def line_chart(
         cv2.line(canvas, (width - 180, y_legend - 4), (width - 160, y_legend - 4), colour, 2)
         cv2.putText(canvas, label[:22], (width - 155, y_legend), FONT, 0.45, (0, 0, 0), 1)
     path = Path(path)
-    if not cv2.imwrite(str(path), canvas):
+    ok, png = cv2.imencode(".png", canvas)  # encoded here, written by Python: a full disk is
+    if not ok:  # an OSError naming the file (cv2.imwrite only returns False, libpng prints)
         from ssd_rt.errors import SSDRTError
 
-        raise SSDRTError(f"cannot write {path}")
+        raise SSDRTError(f"cannot encode the chart {path.name}")
+    from ssd_rt.files import atomic_write_bytes
+
+    atomic_write_bytes(path, lambda f: f.write(png.tobytes()))
     return path

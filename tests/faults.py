@@ -4,6 +4,8 @@ demuxer and decoder are)."""
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -87,3 +89,36 @@ def write_vfr_video(path: Path, frames: int, step_s: float, nominal_fps: int) ->
         for packet in stream.encode():
             container.mux(packet)
     return times
+
+
+def tmpfs_problem() -> str | None:
+    """None when a small tmpfs can be mounted in a private mount namespace here (as root, or
+    with unprivileged user namespaces), else why not: the full-disk tests skip with it."""
+    if sys.platform != "linux" or shutil.which("unshare") is None:
+        return "needs Linux and unshare(1)"
+    probe = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c",
+                            "mount -t tmpfs -o size=64k tmpfs /mnt"],
+                           capture_output=True, text=True)  # fmt: skip
+    if probe.returncode != 0:
+        return f"cannot mount a tmpfs in a user namespace here: {probe.stderr.strip()}"
+    return None
+
+
+def run_on_full_disk(
+    command: list, disk: Path, size: str, kept: Path, cwd: Path | None = None
+) -> tuple[int, subprocess.CompletedProcess]:
+    """Run `command` with a `size` tmpfs mounted over the folder `disk` (a private mount
+    namespace: nothing outside sees it); what is on it afterwards is copied into `kept`.
+    Returns (the command's exit code, the shell's completed process)."""
+    disk.mkdir(exist_ok=True)
+    kept.mkdir(exist_ok=True)
+    quoted = " ".join(shlex.quote(str(part)) for part in command)
+    script = (f"mount -t tmpfs -o size={size} tmpfs {shlex.quote(str(disk))} && {{ {quoted}; "
+              f"echo $? > {kept}/.rc; cp -a {disk}/. {kept}/; }}")  # fmt: skip
+    done = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=300, cwd=cwd)  # fmt: skip
+    rc_file = kept / ".rc"
+    assert rc_file.exists(), done.stderr
+    rc = int(rc_file.read_text())
+    rc_file.unlink()
+    return rc, done

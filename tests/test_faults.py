@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +23,9 @@ import pytest
 
 from tests.faults import (
     codec_and_tags,
+    run_on_full_disk,
     start,
+    tmpfs_problem,
     video_times,
     wait_for_lines,
 )
@@ -88,38 +88,21 @@ def test_sigkill_leaves_a_playable_partial_recording_and_whole_json_lines(tmp_pa
     assert len(rows) - 30 - 16 - 15 <= decoded <= len(rows) + 16, (decoded, len(rows))
 
 
-def _can_mount_tmpfs() -> str | None:
-    if sys.platform != "linux" or shutil.which("unshare") is None:
-        return "needs Linux and unshare(1)"
-    probe = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c",
-                            "mount -t tmpfs -o size=64k tmpfs /mnt"],
-                           capture_output=True, text=True)  # fmt: skip
-    if probe.returncode != 0:
-        return f"cannot mount a tmpfs in a user namespace here: {probe.stderr.strip()}"
-    return None
-
-
-@pytest.mark.skipif(_can_mount_tmpfs() is not None, reason=str(_can_mount_tmpfs()))
+@pytest.mark.skipif(tmpfs_problem() is not None, reason=str(tmpfs_problem()))
 def test_a_full_disk_is_one_line_and_keeps_what_was_written(tmp_path):
     """ssd-rt writes into a 300 KiB tmpfs mounted over `disk/` in a private mount namespace;
     the same shell then copies what is there out for the checks."""
     disk, kept = tmp_path / "disk", tmp_path / "kept"
-    disk.mkdir()
-    kept.mkdir()
-    command = " ".join([sys.executable, "-m", "ssd_rt.cli.run", "--source", "demo",
-                        "--demo-mode", "file", "--max-frames", "3000", "--model", "demo",
-                        "--headless", "--record", f"{disk}/out.mp4",
-                        "--json-out", f"{disk}/out.jsonl"])  # fmt: skip
-    script = (f"mount -t tmpfs -o size=300k tmpfs {disk} && {{ {command}; "
-              f"echo $? > {kept}/rc; cp -a {disk}/. {kept}/; }}")  # fmt: skip
-    run = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert int((kept / "rc").read_text()) == 1, run.stderr
+    command = [sys.executable, "-m", "ssd_rt.cli.run", "--source", "demo", "--demo-mode",
+               "file", "--max-frames", "3000", "--model", "demo", "--headless",
+               "--record", disk / "out.mp4", "--json-out", disk / "out.jsonl"]  # fmt: skip
+    rc, run = run_on_full_disk(command, disk, "300k", kept)
+    assert rc == 1, run.stderr
     errors = [line for line in run.stderr.splitlines() if "error" in line]
     assert errors and all(line.startswith("ssd-rt: error: cannot write") for line in errors)
     assert "No space left on device" in run.stderr and "Traceback" not in run.stderr
-    assert not (kept / "out.mp4").exists() or "wrote" in run.stdout
     assert f"wrote {disk}/out.mp4" not in run.stdout
+    assert not (kept / "out.mp4").exists()
     for partial in kept.glob("out.*.partial.*"):
         assert partial.name in run.stderr  # the error says where the frames are
         if partial.suffix == ".jsonl":

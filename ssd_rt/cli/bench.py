@@ -234,3 +234,7 @@ def _print_row(row: Row, baseline: Row | None) -> None:
 
 def entry() -> None:
     command_entry("ssd-rt-bench", main)
+
+
+if __name__ == "__main__":
+    entry()

@@ -82,3 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     command_entry("ssd-rt-export", main)
+
+
+if __name__ == "__main__":
+    entry()

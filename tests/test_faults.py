@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -172,3 +173,21 @@ def test_bad_outputs_and_numbers_are_refused_before_any_frame(tmp_path, args, me
     assert "frames" not in result.stdout  # refused before the run, not after a few frames
     assert time.monotonic() - started < 60
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_the_player_closes_on_a_signal_like_its_close_button(tmp_path, name):
+    pytest.importorskip("PyQt6")
+    from ssd_rt.data.synthetic import write_video
+
+    clip = write_video(tmp_path / "clip.mp4", 300, height=120, width=160)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    command = [sys.executable, "-m", "ssd_rt.cli.gui", str(clip), "--model", "demo"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)  # fmt: skip
+    time.sleep(8)  # the window is up and playing
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(getattr(signal, name))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + getattr(signal, name), err
+    assert "Traceback" not in err

@@ -154,7 +154,7 @@ def test_record_export_json_and_snapshot(qtbot, window, video, tmp_path, monkeyp
     qtbot.waitUntil(lambda: (tmp_path / "rec.mp4").exists(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.session.busy, timeout=WAIT_MS)
     assert count_frames(tmp_path / "rec.mp4") >= 20
-    assert not (tmp_path / "rec.partial.mp4").exists()
+    assert not list(tmp_path.glob("*.partial.*"))  # renamed whole, nothing left behind
     rows = [json.loads(line) for line in (tmp_path / "dets.jsonl").read_text().splitlines()]
     assert len(rows) >= 20 and [r["frame"] for r in rows] == sorted(r["frame"] for r in rows)
     assert any(r["detections"] for r in rows)

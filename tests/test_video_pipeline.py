@@ -18,6 +18,7 @@ from ssd_rt.video.recorder import VideoRecorder
 from ssd_rt.video.sinks import JsonLinesWriter
 from ssd_rt.video.sources import Source, make_reader
 from tests.data_files import count_frames
+from tests.faults import video_duration_s, video_times
 
 
 def ssd_threads() -> list[str]:
@@ -54,7 +55,12 @@ def test_every_frame_of_a_file_once_in_order_and_recorded(tmp_path, detector, vi
     first = next(r for r in rows if r["detections"])["detections"][0]
     assert first["label"] in names and 0.3 < first["score"] <= 1 and len(first["box_xyxy"]) == 4
     assert count_frames(mp4) == frames_in_file
-    assert not (tmp_path / "out.partial.mp4").exists()
+    assert not list(tmp_path.glob("*.partial.*"))
+    # Rate and duration, not only the count: the recording's frames sit at the source's times.
+    times = [r["pts_s"] for r in rows]
+    assert times == pytest.approx([i / 30.0 for i in range(frames_in_file)], abs=1e-3)
+    assert video_times(mp4) == pytest.approx(times, abs=1e-3)
+    assert video_duration_s(mp4) == pytest.approx(frames_in_file / 30.0, abs=1 / 30.0)
     assert pipeline.stats.frames == frames_in_file
     assert pipeline.stats.snapshot().stage_ms["infer"] > 0
     assert ssd_threads() == []

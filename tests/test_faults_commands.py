@@ -195,3 +195,24 @@ def test_bf16_is_refused_on_a_cpu_without_native_bf16(monkeypatch, slim_checkpoi
     monkeypatch.setattr(machine, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
     backend = TorchBackend.from_checkpoint(slim_checkpoint, torch.device("cpu"), precision="bf16")
     assert backend.dtype == torch.bfloat16
+
+
+@pytest.mark.slow
+def test_sigterm_ends_training_with_one_line_and_a_checkpoint_that_loads(tmp_path):
+    from ssd_rt.checkpoint import load_checkpoint
+
+    out = tmp_path / "run"
+    args = [*TINY_TRAIN, "--data", "synthetic:8", "--out", out, "--steps", "100000",
+            "--save-every", "1"]  # fmt: skip
+    command_line = [sys.executable, "-m", "ssd_rt.cli.train", *map(str, args)]
+    proc = subprocess.Popen(command_line, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (out / "last.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == "ssd-rt-train: stopped (SIGTERM)"
+    assert "Traceback" not in err
+    assert load_checkpoint(out / "last.pt").extra["step"] >= 1

@@ -8,7 +8,7 @@ import math
 import sys
 from collections.abc import Callable
 
-from ssd_rt.cli.signals import Stopped
+from ssd_rt.cli.signals import Stopped, StopSignals
 from ssd_rt.errors import ConfigError, SSDRTError, error_line
 from ssd_rt.redact import mask_logging
 
@@ -39,10 +39,14 @@ def run_command(
 
 def command_entry(name: str, main: Callable[[list[str] | None], int]) -> None:
     """A console script's body: warnings as `name: message` lines with credentials masked,
-    then `main` under run_command, then exit with its code."""
+    then `main` under run_command, then exit with its code. SIGTERM and SIGHUP end every
+    command like Ctrl-C, with one line and 128 + signal (its files are written atomically, so
+    nothing is half-written); `ssd-rt` and the player finish their outputs first."""
     logging.basicConfig(level=logging.WARNING, format=f"{name}: %(message)s")
     mask_logging()
-    sys.exit(run_command(name, main))
+    with StopSignals():
+        code = run_command(name, main)
+    sys.exit(code)
 
 
 class OneLineParser(argparse.ArgumentParser):

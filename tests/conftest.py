@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 import torch
@@ -8,6 +9,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Two cores on CI: more intra-op threads than cores only adds contention.
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+# Programs a run must have, named by the caller: CI sets SSD_RT_REQUIRE="ffmpeg unshare" (.ci/run)
+# so that a set-up that failed to install one fails the run instead of skipping its tests
+# quietly; a user's `make test` without root leaves it empty, and those tests skip with reasons.
+REQUIRED_PROGRAMS = os.environ.get("SSD_RT_REQUIRE", "").split()
+
+
+def pytest_sessionstart(session):
+    missing = [name for name in REQUIRED_PROGRAMS if shutil.which(name) is None]
+    if missing:
+        pytest.exit(f"SSD_RT_REQUIRE names programs this run must test with, and these are "
+                    f"missing: {', '.join(missing)}", returncode=3)  # fmt: skip
 
 
 def pytest_collection_modifyitems(config, items):

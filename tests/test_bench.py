@@ -1,5 +1,7 @@
 """`ssd-rt-bench` prints a row per backend and batch with its ratio to torchvision's SSD300."""
 
+import math
+
 import pytest
 
 from ssd_rt.cli.bench import main
@@ -18,6 +20,12 @@ def test_bench_prints_ratios_against_torchvision(capsys):
     assert "note: the model has width 0.125" in out
     rows = [line for line in out.splitlines() if line.rstrip().endswith("x")]
     assert len(rows) == 3  # baseline + two backends, each with a ratio
+    for row in rows:  # median ms, p90 ms, images/s, ratio: real numbers, not NaN or zero
+        *_, median, p90, rate, ratio = row.split()
+        values = [float(median), float(p90), float(rate), float(ratio.rstrip("x"))]
+        assert all(math.isfinite(v) and v > 0 for v in values), row
+        assert float(p90) >= float(median)
+    assert rows[0].split()[-1] == "1.00x"  # the baseline against itself
 
 
 @pytest.mark.parametrize(

@@ -186,12 +186,16 @@ def test_live_threshold_and_class_filter_changes(detector, video):
     frame = cv2.VideoCapture(str(video)).read()[1]
     detector.configure(conf=0.3, classes=None)
     all_dets = detector.detect([frame])[0][0]
-    detector.configure(conf=0.9)
-    assert len(detector.detect([frame])[0][0]) <= len(all_dets)
-    kept = detector.class_names[0]
-    detector.configure(conf=0.3, classes=[kept])
+    assert len(all_dets) > 0  # else the checks below would pass with nothing to filter
+    high = float(all_dets.scores.max()) - 1e-4  # a threshold that keeps some, not all
+    detector.configure(conf=high)
+    strict = detector.detect([frame])[0][0]
+    assert 0 < len(strict) == int((all_dets.scores >= high).sum())
+    label = int(all_dets.labels[0])
+    detector.configure(conf=0.3, classes=[detector.class_names[label - 1]])
     only = detector.detect([frame])[0][0]
-    assert set(only.labels.tolist()) <= {1}
+    assert set(only.labels.tolist()) == {label}
+    assert len(only) == int((all_dets.labels == label).sum())
     detector.configure(classes=None)
     with pytest.raises(Exception, match="has no class 'zebra'"):
         detector.configure(classes=["zebra"])

@@ -257,3 +257,33 @@ def test_two_process_ddp_with_gloo(tmp_path):
     assert [r["step"] for r in rows if "loss" in r] == [1, 2]  # rank 0 logs, once per step
     assert any("mAP_voc07" in r for r in rows)
     assert load_checkpoint(out / "last.pt").extra["step"] == 2
+
+
+@pytest.mark.slow
+def test_best_pt_is_the_step_with_the_highest_map_and_the_export_comes_from_it(tmp_path):
+    """best.pt is the first evaluation with the highest mAP (a tie keeps the earlier step), and
+    model.onnx holds best.pt's weights, not last.pt's."""
+    pytest.importorskip("onnxruntime", reason="needs the onnx extra")
+    import numpy as np
+    import onnxruntime as ort
+
+    from ssd_rt.checkpoint import load_model
+
+    out = tmp_path / "run"
+    args = [a for a in TINY if a != "--no-export"]
+    assert train(*args, "--steps", "6", "--eval-every", "1", "--out", out) == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    evals = [(r["step"], r["mAP_voc07"]) for r in rows if "mAP_voc07" in r]
+    assert [step for step, _ in evals] == [1, 2, 3, 4, 5, 6]
+    best_map = max(m for _, m in evals)
+    best_step = next(step for step, m in evals if m == best_map)  # the first of a tie
+    best = load_checkpoint(out / "best.pt")
+    assert best.extra["step"] == best_step and best.extra["best_map"] == pytest.approx(best_map)
+    x = torch.rand(1, 3, 300, 300)
+    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    onnx_loc, _ = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    for name, should_match in (("best.pt", True), ("last.pt", best_step == 6)):
+        model, _ = load_model(out / name)
+        with torch.inference_mode():
+            loc, _ = model(x)
+        assert np.allclose(onnx_loc, loc.numpy(), atol=1e-4) == should_match, name

@@ -12,8 +12,12 @@ collate into a batch of 32:
             RandomPhotometricDistort, RandomZoomOut(mean fill), RandomIoUCrop,
             RandomHorizontalFlip, then Resize(300, 300), SanitizeBoundingBoxes and stack
 
-Also prints the ratio with the baseline given our decoder (the transforms alone).
-Target: ours >= 1.5x the baseline per core.
+Also prints the ratio with the baseline given our decoder (the transforms alone), and with
+the baseline doing equal work: its photometric distortion moved after the resize, onto the
+300x300 result as ours does (the reference distorts the full image, which is more work; part
+of the plain ratio comes from that difference, not from faster code).
+Target: ours >= 1.5x the reference preset per core; the script exits 1 when it is missed.
+The equal-work ratio is printed beside it, so the figure is never quoted without it.
 """
 
 from __future__ import annotations
@@ -37,21 +41,28 @@ from ssd_rt.data.sample import decode_rgb
 from ssd_rt.data.synthetic import SyntheticScenes, write_voc
 from ssd_rt.data.transforms import SSDTrainTransform, collate, mean_fill
 from ssd_rt.data.voc import VOCDataset
+from ssd_rt.machine import describe_cpu
 
 BATCH = 32
 
 
-def baseline_preset() -> v2.Compose:
-    """torchvision/references/detection/presets.py, data_augmentation="ssd", + the resize."""
+TARGET = 1.5
+
+
+def baseline_preset(distort_after_resize: bool = False) -> v2.Compose:
+    """torchvision/references/detection/presets.py, data_augmentation="ssd", + the resize;
+    `distort_after_resize`: the photometric distortion on the 300x300 result (equal work)."""
     fill = mean_fill(Normalization())
-    return v2.Compose([
-        v2.RandomPhotometricDistort(),
+    geometry = [
         v2.RandomZoomOut(fill={tv_tensors.Image: fill, "others": 0}),
         v2.RandomIoUCrop(),
         v2.RandomHorizontalFlip(p=0.5),
         v2.Resize((300, 300), antialias=True),
         v2.SanitizeBoundingBoxes(),
-    ])  # fmt: skip
+    ]
+    if distort_after_resize:
+        return v2.Compose([*geometry, v2.RandomPhotometricDistort()])
+    return v2.Compose([v2.RandomPhotometricDistort(), *geometry])
 
 
 def run_ours(dataset: VOCDataset, epochs: int) -> float:
@@ -66,8 +77,8 @@ def run_ours(dataset: VOCDataset, epochs: int) -> float:
     return epochs * len(dataset) / (time.perf_counter() - start)
 
 
-def run_baseline(dataset: VOCDataset, epochs: int, decoder: str) -> float:
-    preset = baseline_preset()
+def run_baseline(dataset: VOCDataset, epochs: int, decoder: str, equal: bool = False) -> float:
+    preset = baseline_preset(distort_after_resize=equal)
     to_tensor = v2.PILToTensor()
     start, batch = time.perf_counter(), []
     for _ in range(epochs):
@@ -113,13 +124,22 @@ def main() -> int:
                 lambda d, e: run_baseline(d, e, "pil"),
             ),
             ("v2 SSD preset (OpenCV decode)", lambda d, e: run_baseline(d, e, "cv2")),
+            (
+                "v2 SSD preset, equal work (OpenCV, distort 300)",
+                lambda d, e: run_baseline(d, e, "cv2", equal=True),
+            ),
         ):
             torch.manual_seed(0)
             rates[name] = fn(dataset, args.epochs)
+    print(describe_cpu())
     print(f"{args.images} JPEGs {width}x{height}, {args.epochs} epochs, batch {BATCH}, 1 thread")
     ours = next(iter(rates.values()))
     for name, rate in rates.items():
-        print(f"  {name:<46} {rate:7.1f} images/s   ours / this = {ours / rate:.2f}x")
+        print(f"  {name:<48} {rate:7.1f} images/s   ours / this = {ours / rate:.2f}x")
+    reference = ours / list(rates.values())[1]
+    if reference < TARGET:
+        print(f"MISSED: {reference:.2f}x < {TARGET}x against the reference preset")
+        return 1
     return 0
 
 

@@ -3,11 +3,16 @@
     .venv/bin/python benchmarks/pipeline.py [--model engines/demo.onnx] [--backend auto]
         [--frames 300] [--batch 4] [--record]
 
-1. Overlap on a 720p file: each stage alone (decode every frame; detect = preprocess + infer +
-   postprocess on frames already in memory; the sinks: JSON lines, plus the recorder with
-   --record), then the threaded pipeline on the same file. The stages run in different threads,
-   so at best the pipeline runs at the rate of the slowest one:
-       overlap efficiency = pipeline FPS x slowest stage's seconds per frame   (target >= 0.9)
+1. Overlap on a 720p file: the threaded pipeline on the file, and its inference thread's own
+   busy time per frame (preprocess + infer + postprocess + hand-over to the sinks, measured
+   inside the same run). The inference thread is the bottleneck by design; when the other
+   stages overlap with it, it is never idle:
+       overlap efficiency = pipeline FPS x inference thread's busy seconds per frame
+   which cannot exceed 1 (a thread is busy at most all the time; target >= 0.9; the script
+   exits 1 below it). Each stage is also timed alone for context (decode every frame; detect
+   on frames already in memory; the sinks): those loops run without the others competing for
+   the two cores, so they are not a bound (an earlier version divided by them and reported
+   an impossible 1.46).
 2. Live latency: the demo source paced like a 30 FPS camera at 720p; the median
    capture-to-render latency against the median preprocess + infer + postprocess time of the
    same run (the least any frame can take). Ratio near 1: no frame waits in a queue.
@@ -26,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ssd_rt.backends.base import load_backend
 from ssd_rt.data.synthetic import write_video
+from ssd_rt.machine import describe_cpu
 from ssd_rt.model_search import default_model
 from ssd_rt.video.detector import Detector
 from ssd_rt.video.frames import Frame, Result
@@ -36,6 +42,8 @@ from ssd_rt.video.sinks import JsonLinesWriter
 from ssd_rt.video.sources import Source
 
 HEIGHT, WIDTH = 720, 1280
+BUSY_STAGES = ("preprocess", "infer", "postprocess", "render")  # the inference thread's work
+TARGET_EFFICIENCY = 0.9
 
 
 def time_decode(video: Path) -> tuple[float, list]:
@@ -85,6 +93,7 @@ def main() -> int:
     model = args.model or default_model()
     backend = load_backend(model, args.backend, args.device)
     detector = Detector(backend, conf=0.4)
+    print(describe_cpu())
     print(f"model {model} on {backend.describe()}; {WIDTH}x{HEIGHT} frames, batch {args.batch}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -99,7 +108,7 @@ def main() -> int:
         # Alone and threaded, twice each, interleaved; each figure is the faster of its two
         # (this machine's speed drifts; the best case of a stage alone is the strict bound).
         stages = {"decode": [], "detect": [], "sinks": []}
-        pipeline_s = []
+        runs = []  # (seconds, busy ms per frame inside the pipeline)
         for repeat in range(2):
             decode_s, frames = time_decode(video)
             stages["decode"].append(decode_s)
@@ -111,24 +120,24 @@ def main() -> int:
             pipeline = Pipeline(source, detector, sinks, batch=args.batch).start()
             t0 = time.perf_counter()
             pipeline.wait()
-            pipeline_s.append(time.perf_counter() - t0)
+            elapsed = time.perf_counter() - t0
             pipeline.stop()
+            stage_ms = pipeline.stats.snapshot().stage_ms
+            runs.append((elapsed, sum(stage_ms.get(k, 0.0) for k in BUSY_STAGES)))
             rows = (tmp / f"pipeline{repeat}.jsonl").read_text().splitlines()
             assert [json.loads(r)["frame"] for r in rows] == list(range(len(rows)))
         stages = {name: min(times) for name, times in stages.items()}
-        seconds = min(pipeline_s)
+        seconds, busy_ms = min(runs)
 
     fps = len(rows) / seconds
-    slowest = max(stages, key=stages.get)
-    print("\n1. overlap on a 720p file (each stage alone, then the threaded pipeline)")
+    print("\n1. overlap on a 720p file")
     for name, s in stages.items():
-        print(f"  {name:<10} {s * 1e3:8.2f} ms/frame  ({1 / s:7.1f} frames/s alone)")
+        print(f"  {name:<10} {s * 1e3:8.2f} ms/frame alone ({1 / s:7.1f} frames/s)")
     print(f"  {'pipeline':<10} {1e3 / fps:8.2f} ms/frame  ({fps:7.1f} frames/s, "
-          f"{len(rows)} frames)")  # fmt: skip
-    sequential = sum(stages.values())
-    print(f"  overlap efficiency = pipeline FPS x slowest stage ({slowest}) = "
-          f"{fps * stages[slowest]:.2f}   (target >= 0.9; 1 / sum of stages would give "
-          f"{1 / sequential:.1f} frames/s, {stages[slowest] / sequential:.2f})")  # fmt: skip
+          f"{len(rows)} frames); its inference thread busy {busy_ms:.2f} ms/frame")  # fmt: skip
+    efficiency = fps * busy_ms / 1e3
+    print(f"  overlap efficiency = pipeline FPS x inference thread's busy time = "
+          f"{efficiency:.2f}   (at most 1; target >= {TARGET_EFFICIENCY})")  # fmt: skip
 
     live = Source(DemoReader(live=True, fps=30.0, height=HEIGHT, width=WIDTH)).start()
     pipeline = Pipeline(live, detector, []).start()
@@ -144,6 +153,9 @@ def main() -> int:
         f"(1.0 = no queueing; a frame waits at most one frame interval, 33 ms, for its turn)"
     )
     print("  " + "; ".join(pipeline.stats.summary()[1:]))
+    if efficiency < TARGET_EFFICIENCY:
+        print(f"MISSED: overlap efficiency {efficiency:.2f} < {TARGET_EFFICIENCY}")
+        return 1
     return 0
 
 

@@ -49,6 +49,18 @@ class Api:
         entry = self.module.get(name)
         return entry["class"] if entry and entry["kind"] == "class" else None
 
+    def method_owners(self, name: str) -> set[str]:
+        """The classes that have a method called `name`."""
+        if not hasattr(self, "_methods"):
+            self._methods: dict[str, set[str]] = {}
+            for cls_name, entry in self.module.items():
+                if entry["kind"] != "class":
+                    continue
+                for member_name, member in entry["class"]["members"].items():
+                    if member["kind"] == "method" and not member_name.startswith("_"):
+                        self._methods.setdefault(member_name, set()).add(cls_name)
+        return self._methods.get(name, set())
+
     def member(self, class_name: str, name: str) -> dict | None:
         cls = self.cls(class_name)
         if cls is None:
@@ -80,17 +92,79 @@ def split_params(text: str) -> list[str]:
     return [p for p in [*parts, current.strip()] if p]
 
 
-def accepts(signature: dict, positional: int, keywords: set[str]) -> bool:
+def parameters(signature: dict) -> list[tuple[str, str, bool]]:
+    """(name, type, has a default) of each parameter but self."""
     params = split_params(signature["params"])
     if params and params[0].startswith("self"):
         params = params[1:]
-    if any(p.startswith("*") for p in params):
+    out = []
+    for param in params:
+        head, _, default = param.partition("=")
+        name, _, kind = head.partition(":")
+        out.append((name.strip(), kind.strip(), bool(default.strip())))
+    return out
+
+
+INT_TYPES = {"int", "typing.SupportsInt", "SupportsInt", "typing.SupportsIndex"}
+FLOAT_TYPES = {"float", "typing.SupportsFloat", "SupportsFloat"}
+
+
+def compatible(api: Api, param_type: str, kind) -> bool:
+    """Whether an argument of static `kind` ("int", "str", "bytes", "float", ("instance", C)
+    or None when unknown) fits a parameter annotated `param_type`. An int parameter takes only
+    what is provably an int: device addresses and stream handles are ints, and passing the
+    tensor or the stream object itself is the classic crash (`tensor` for `tensor.data_ptr()`)."""
+    if param_type in INT_TYPES:
+        return kind == "int"
+    if param_type in FLOAT_TYPES:
+        return kind in ("int", "float")
+    if param_type == "str":
+        return kind in ("str", None)
+    if api.cls(param_type):
+        if kind is None:
+            return True
+        if not (isinstance(kind, tuple) and kind[0] == "instance"):
+            return False
+        return kind[1] == param_type or param_type in (api.cls(kind[1]) or {}).get("bases", [])
+    return True  # tuple, list, Buffer, object: not checked further
+
+
+def accepts(api: Api, signature: dict, args: list, keywords: dict) -> bool:
+    """`args`: static kinds of the positional arguments; `keywords`: name -> kind."""
+    params = parameters(signature)
+    if any(name.startswith("*") for name, _, _ in params):
         return True
-    names = [p.split(":")[0].strip() for p in params]
-    required = [p.split(":")[0].strip() for p in params if "=" not in p]
-    if positional > len(names) or not keywords <= set(names[positional:]):
+    names = [name for name, _, _ in params]
+    required = {name for name, _, default in params if not default}
+    if len(args) > len(names) or not set(keywords) <= set(names[len(args) :]):
         return False
-    return set(required[positional:]) <= keywords
+    if not required - set(names[: len(args)]) <= set(keywords):
+        return False
+    types = {name: kind for name, kind, _ in params}
+    given = [*zip(names, args), *keywords.items()]
+    return all(compatible(api, types[name], kind) for name, kind in given)
+
+
+# What proves an argument is an int (a device address, a stream handle, a size) or a str.
+INT_ATTRIBUTES = {"cuda_stream", "nbytes"}  # torch.cuda.Stream.cuda_stream, ndarray.nbytes
+INT_METHODS = {"data_ptr", "numel", "element_size", "bit_length"}  # torch.Tensor.data_ptr()
+BUILTIN_KINDS = {"int": "int", "len": "int", "round": "int", "str": "str", "float": "float",
+                 "bytes": "bytes", "bytearray": "bytes"}  # fmt: skip
+
+
+# Method names TensorRT shares with everyday Python objects (str.join, dict.get, Path.read_bytes,
+# torch.Tensor.to, ...): a call on an untyped receiver with one of these is not TensorRT's.
+GENERIC_METHODS = {"get", "set", "copy", "clear", "append", "join", "read", "write", "close",
+                   "to", "items", "keys", "values", "update", "add", "remove", "pop", "index",
+                   "count", "format", "encode", "decode", "split", "strip", "replace", "reset",
+                   "log", "warning", "error", "info", "debug", "put", "start", "stop", "run",
+                   "exists", "synchronize", "record", "wait", "serialize", "__init__"}  # fmt: skip
+
+
+def kind_text(kind) -> str:
+    if kind is None:
+        return "?"
+    return kind if isinstance(kind, str) else kind[1]
 
 
 # Return types that pybind11 prints with their C++ name, and the Python class they are bound as.
@@ -130,6 +204,7 @@ class Checker:
         self.tree = ast.parse(self.text)
         self.env: dict[str, Type] = {}
         self.returns: dict[str, Type] = {}  # our own functions annotated "-> trt.X"
+        self.ints: set[str] = set()  # names only ever bound to ints (range loops, int values)
 
     def typeof(self, node: ast.AST) -> Type | None:
         api = self.api
@@ -145,6 +220,8 @@ class Checker:
                 nested = api.member(owner[1], node.attr)
                 if nested and nested["kind"] == "class":
                     return ("class", node.attr)
+                if nested and nested["kind"] == "value" and api.cls(nested.get("type", "")):
+                    return ("instance", nested["type"])  # an enum member: MemoryPoolType.X
         if isinstance(node, ast.Call):
             func = self.typeof(node.func)
             if func and func[0] == "class":
@@ -194,14 +271,24 @@ class Checker:
                     if (typed := self.annotated(arg.annotation)) is not None:
                         self.env.setdefault(arg.arg, typed)
         for _ in range(6):
-            before = dict(self.env)
+            before = dict(self.env), set(self.ints)
             for node in ast.walk(self.tree):
                 if isinstance(node, ast.Assign):
                     value = self.typeof(node.value)
                     for target in node.targets:
                         self.bind(target, value)
-            if self.env == before:
+                self.learn_int(node)
+            if (self.env, self.ints) == before:
                 break
+
+    def learn_int(self, node: ast.AST) -> None:
+        """`for i in range(...)`, `x = 0`, `x |= 1 << int(...)`: names that hold ints."""
+        loop = isinstance(node, ast.For | ast.comprehension)
+        if loop and isinstance(node.iter, ast.Call) and dotted(node.iter.func) == "range":
+            if isinstance(node.target, ast.Name):
+                self.ints.add(node.target.id)
+        if isinstance(node, ast.Assign) and self.kind(node.value) == "int":
+            self.ints.update(t.id for t in node.targets if isinstance(t, ast.Name))
 
     def bind(self, target: ast.AST, value: Type | None) -> None:
         if value is None:
@@ -237,11 +324,29 @@ class Checker:
                 if isinstance(item, ast.FunctionDef) and not item.name.startswith("_"):
                     label = f"{kind[1]}.{item.name} (override)"
                     report.checked.add(label)
-                    if self.api.member(kind[1], item.name) is None:
+                    base = self.api.member(kind[1], item.name)
+                    if base is None:
                         report.errors.append(
                             f"{where}: {label} is not a method of {kind[1]} in TensorRT "
                             f"{self.api.version}, so TensorRT never calls it"
                         )
+                    elif base["kind"] == "method" and base["signatures"]:
+                        self.check_arity(item, base, label, where, report)
+
+    def check_arity(self, item: ast.FunctionDef, base: dict, label: str, where: str,
+                    report: Report) -> None:  # fmt: skip
+        """TensorRT calls an override with the base's parameters: the override must take
+        exactly that many (a mismatch is a TypeError inside the build, where it is lost)."""
+        if item.args.vararg is not None:
+            return
+        takes = len(item.args.args) - 1  # without self
+        optional = len(item.args.defaults)
+        passes = {len(parameters(s)) for s in base["signatures"]}
+        if not any(takes - optional <= n <= takes for n in passes):
+            report.errors.append(
+                f"{where}: {label} takes {takes} parameters; TensorRT {self.api.version} "
+                f"passes {' or '.join(map(str, sorted(passes)))}"
+            )
 
     def check_attribute(self, node: ast.Attribute, where: str, report: Report) -> None:
         owner = self.typeof(node.value)
@@ -265,6 +370,9 @@ class Checker:
         func = self.typeof(node.func)
         if func and func[0] == "class":
             member, label = self.api.member(func[1], "__init__"), f"{func[1]}()"
+        elif isinstance(node.func, ast.Attribute) and self.typeof(node.func.value) is None:
+            self.check_untyped_receiver(node.func, where, report)
+            return
         elif isinstance(node.func, ast.Attribute) and (owner := self.typeof(node.func.value)):
             if owner[0] != "instance":
                 return
@@ -274,15 +382,57 @@ class Checker:
             return
         if member is None or member["kind"] != "method" or not member["signatures"]:
             return  # a missing name is reported by check_attribute
-        keywords = {k.arg for k in node.keywords}
+        args = [self.kind(a) for a in node.args]
+        keywords = {k.arg: self.kind(k.value) for k in node.keywords}
         report.checked.add(label)
-        if not any(accepts(s, len(node.args), keywords) for s in member["signatures"]):
+        if not any(accepts(self.api, s, args, keywords) for s in member["signatures"]):
             overloads = " | ".join(s["params"] for s in member["signatures"])
+            given = ", ".join([*map(kind_text, args),
+                               *(f"{k}={kind_text(v)}" for k, v in keywords.items())])  # fmt: skip
             report.errors.append(
                 f"{where}: {label} with {len(node.args)} positional and keywords "
-                f"{sorted(keywords)} matches no overload in TensorRT {self.api.version}: "
-                f"{overloads}"
+                f"{sorted(keywords)} ({given}) matches no overload in TensorRT "
+                f"{self.api.version}: {overloads}"
             )
+
+    def check_untyped_receiver(self, func: ast.Attribute, where: str, report: Report) -> None:
+        """A call of a TensorRT method name on a receiver whose type the checker cannot tell
+        (an unannotated helper's parameter) would pass unchecked: it is reported instead."""
+        owners = self.api.method_owners(func.attr)
+        if not owners or func.attr in GENERIC_METHODS:
+            return
+        receiver = ast.unparse(func.value)
+        report.errors.append(
+            f"{where}: cannot tell the type of `{receiver}` in `{receiver}.{func.attr}()` (a "
+            f"method of {', '.join(sorted(owners)[:3])}); annotate it, e.g. "
+            f"`{receiver}: trt.{sorted(owners)[0]}`, so the call is checked"
+        )
+
+    def kind(self, node: ast.AST):
+        """The static kind of an argument: "int", "str", "bytes", "float", a TensorRT
+        ("instance", C), or None when this checker cannot tell."""
+        if isinstance(node, ast.Constant):
+            return {bool: "int", int: "int", float: "float", str: "str", bytes: "bytes"}.get(
+                type(node.value)
+            )
+        if isinstance(node, ast.JoinedStr):
+            return "str"
+        if isinstance(node, ast.Name) and node.id in self.ints:
+            return "int"
+        if isinstance(node, ast.BinOp):
+            left, right = self.kind(node.left), self.kind(node.right)
+            return "int" if left == right == "int" else None
+        if isinstance(node, ast.UnaryOp):
+            return self.kind(node.operand)
+        if isinstance(node, ast.Attribute) and node.attr in INT_ATTRIBUTES:
+            return "int"
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id in BUILTIN_KINDS:
+                return BUILTIN_KINDS[node.func.id]
+            if isinstance(node.func, ast.Attribute) and node.func.attr in INT_METHODS:
+                return "int"
+        typed = self.typeof(node)
+        return typed if typed and typed[0] == "instance" else None
 
 
 def check_sources(api: Api, sources: tuple[Path, ...] = SOURCES) -> Report:
@@ -358,6 +508,19 @@ def test_the_check_catches_what_a_release_does_not_have(tmp_path):
         "class Monitor(trt.IProgressMonitor):\n"
         "    def phase_started(self, name, parent, steps):\n"
         "        pass\n"
+        "    def phase_start(self, name, steps):\n"  # one parameter short
+        "        pass\n"
+        "def run(engine_data, tensor, stream, workspace):\n"
+        "    logger = trt.Logger(trt.Logger.WARNING)\n"
+        "    config = trt.Builder(logger).create_builder_config()\n"
+        "    config.set_memory_pool_limit(int(workspace) << 30, trt.MemoryPoolType.WORKSPACE)\n"
+        "    engine = trt.Runtime(logger).deserialize_cuda_engine(engine_data)\n"
+        "    context = engine.create_execution_context()\n"
+        "    context.set_tensor_address('images', tensor)\n"  # not tensor.data_ptr()
+        "    context.execute_async_v3(stream)\n"  # not stream.cuda_stream
+        "    bind(context, 'images', (1, 3, 300, 300))\n"
+        "def bind(ctx, name, shape):\n"  # unannotated: the receiver's type is unknown
+        "    ctx.set_input_shape(name, dims=shape)\n"
     )
     newest = Api(API_DIR / f"{RELEASES[-1]}.json")
     assert newest.major >= 11
@@ -370,5 +533,40 @@ def test_the_check_catches_what_a_release_does_not_have(tmp_path):
         "ICudaEngine.get_binding_index does not exist",
         "IExecutionContext.execute_async_v2 does not exist",
         "IProgressMonitor.phase_started (override) is not a method of IProgressMonitor",
+        "IProgressMonitor.phase_start (override) takes 2 parameters; TensorRT",
+        "IBuilderConfig.set_memory_pool_limit() with 2 positional and keywords [] (int, "
+        "MemoryPoolType) matches no overload",
+        "IExecutionContext.set_tensor_address() with 2 positional and keywords [] (str, ?)",
+        "IExecutionContext.execute_async_v3() with 1 positional and keywords [] (?)",
+        "cannot tell the type of `ctx` in `ctx.set_input_shape()`",
     ):
         assert expected in errors, errors
+
+
+@pytest.mark.parametrize(
+    "path, before, after, expected",
+    [
+        ("ssd_rt/export/tensorrt.py",
+         "set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))",
+         "set_memory_pool_limit(int(workspace_gib * (1 << 30)), trt.MemoryPoolType.WORKSPACE)",
+         "IBuilderConfig.set_memory_pool_limit() with 2 positional"),
+        ("ssd_rt/backends/tensorrt.py", "set_tensor_address(name, tensor.data_ptr())",
+         "set_tensor_address(name, tensor)", "IExecutionContext.set_tensor_address()"),
+        ("ssd_rt/backends/tensorrt.py", "execute_async_v3(self.stream.cuda_stream)",
+         "execute_async_v3(self.stream)", "IExecutionContext.execute_async_v3()"),
+        ("ssd_rt/export/progress.py", "def phase_start(self, phase_name, parent_phase, num_steps)",
+         "def phase_start(self, phase_name, num_steps)",
+         "IProgressMonitor.phase_start (override) takes 2 parameters"),
+    ],
+    ids=["swapped-pool-limit", "tensor-not-address", "stream-not-handle", "override-arity"],
+)  # fmt: skip
+def test_mutations_of_the_real_code_fail_the_check(tmp_path, path, before, after, expected):
+    """Each mistake the issue found passing, made in the real file: the check now fails."""
+    text = (ROOT / path).read_text()
+    assert text.count(before) == 1, f"{before!r} is no longer in {path}"
+    mutated = tmp_path / Path(path).name
+    mutated.write_text(text.replace(before, after))
+    for release in RELEASES:
+        errors = "\n".join(check_sources(Api(API_DIR / f"{release}.json"), (mutated,)).errors)
+        assert expected in errors, (release, errors)
+        assert not check_sources(Api(API_DIR / f"{release}.json"), (ROOT / path,)).errors

@@ -95,14 +95,7 @@ class TensorRTBackend(Backend):
     ) -> TensorRTBackend:
         """Engine beside the ONNX file (same name, .engine), built when missing or stale."""
         engine_path = onnx_path.with_suffix(".engine")
-        stale = True
-        if engine_path.is_file():
-            try:
-                sidecar = read_sidecar(engine_path)
-                stale = sidecar.get("onnx_sha256") != sha256_of(onnx_path)
-            except WeightsError:
-                stale = True
-        if stale:
+        if engine_is_stale(engine_path, onnx_path):
             info = read_onnx_info(onnx_path)
             log.warning(
                 "building TensorRT engine %s from %s (once)", engine_path.name, onnx_path.name
@@ -153,6 +146,19 @@ class TensorRTBackend(Backend):
     def close(self) -> None:
         self._local = threading.local()
         self.engine = None
+
+
+def engine_is_stale(engine_path: Path, onnx_path: Path) -> bool:
+    """Whether the engine beside an ONNX file must be (re)built: it is missing, its sidecar is
+    missing or unreadable, or the sidecar's sha256 is not the ONNX file's (edited, re-exported;
+    by content, not by date: a copy keeps an engine valid, a touch does not make it stale)."""
+    if not engine_path.is_file():
+        return True
+    try:
+        sidecar = read_sidecar(engine_path)
+    except WeightsError:
+        return True
+    return sidecar.get("onnx_sha256") != sha256_of(onnx_path)
 
 
 def check_engine_io(engine: trt.ICudaEngine, engine_path: Path) -> None:

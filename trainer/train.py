@@ -92,6 +92,22 @@ def end_distributed() -> None:
         dist.destroy_process_group()
 
 
+def normalize_over_ranks(parts, world: int):
+    """The MultiBox loss is normalized by N, the positives of the whole batch (the paper). Under
+    DDP each rank sees a part of the batch and DDP averages the ranks' gradients, so each
+    rank's loss is rescaled from its own N to N of all ranks, times `world`: the averaged
+    gradient is then the one a single process computes on the whole batch (checked against
+    one: tests/test_train.py). Per-rank normalization weighted ranks with few positives up."""
+    import torch.distributed as dist
+
+    from trainer.loss import LossParts
+
+    everyone = parts.num_pos.detach().clone()
+    dist.all_reduce(everyone)
+    scale = parts.num_pos.clamp(min=1).float() * world / everyone.clamp(min=1).float()
+    return LossParts(parts.total * scale, parts.loc * scale, parts.conf * scale, everyone)
+
+
 def pick_device(rank: int) -> torch.device:
     if torch.cuda.is_available():
         local = int(os.environ.get("LOCAL_RANK", rank))
@@ -206,6 +222,11 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
         self.net = self.model
         if self.world > 1:
+            if self.device.type == "cuda":  # BN statistics over the whole batch, as one GPU
+                # would compute them. PyTorch has no SyncBatchNorm on CPU: there each rank
+                # normalizes with its own share's statistics (the one remaining difference
+                # from a single process; without BN, norm "none", the runs match exactly).
+                self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
@@ -312,6 +333,8 @@ class Trainer:
                 for name in ("detections", "ground_truth", "image_ids", "sizes_hw"):
                     getattr(predictions, name).extend(getattr(other, name))
         mean_ap = math.nan
+        # What the gathered shards hold: every validation image exactly once (checked).
+        self.evaluated = (len(predictions.image_ids), len(set(predictions.image_ids)))
         if self.rank == 0:
             result = score(predictions, self.class_names, metrics=("voc07",))
             mean_ap = result.voc["voc07"].mean_ap
@@ -361,6 +384,8 @@ class Trainer:
                     self.net, batch, self.priors, self.config.normalization,
                     variances=self.config.variances, amp_dtype=self.amp,
                 )  # fmt: skip
+                if self.world > 1:
+                    parts = normalize_over_ranks(parts, self.world)
                 if not torch.isfinite(parts.total):
                     finite = False
                     break
@@ -395,6 +420,12 @@ class Trainer:
             if p.step % s.log_every == 0 or p.step == self.total_steps:
                 now = time.perf_counter()
                 rate = window_images / max(now - window_start, 1e-9)
+                if self.world > 1:  # the whole batch's loss, as one process would log it
+                    import torch.distributed as dist
+
+                    logged = torch.stack([t.float() for t in parts_sum[:3]])
+                    dist.all_reduce(logged)
+                    parts_sum = [*(logged / self.world), parts_sum[3]]
                 total, loc, conf, _ = (float(v) / s.accumulate for v in parts_sum)
                 self.record({"step": p.step, "epoch": p.epoch, "loss": total, "loc": loc,
                              "conf": conf, "lr": lr, "images_per_s": rate,
@@ -408,7 +439,9 @@ class Trainer:
             done = p.step == self.total_steps
             if p.step % s.eval_every == 0 or done:
                 mean_ap = self.evaluate()
-                self.record({"step": p.step, "epoch": p.epoch, "mAP_voc07": mean_ap})
+                self.record({"step": p.step, "epoch": p.epoch, "mAP_voc07": mean_ap,
+                             "eval_images": self.evaluated[0],
+                             "eval_unique_images": self.evaluated[1]})  # fmt: skip
                 if self.rank == 0:
                     self.log(f"step {p.step}: VOC07 mAP@0.5 {mean_ap:.4f} on "
                              f"{self.eval_count()} "

@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean ffmpeg tensorrt-api
+.PHONY: demo test lint bench clean ffmpeg system-packages tensorrt-api
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,18 +21,30 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/ssd-rt --source demo --max-frames 300 --model demo
 
-# The stream tests need ffmpeg (a Debian package, not a wheel): installed here where this runs
-# as root with apt; elsewhere those tests skip and say why.
-ffmpeg:
-	@command -v ffmpeg >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "make test: installing ffmpeg (Debian package) for the stream tests"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      --no-install-recommends ffmpeg) >/dev/null 2>&1 || \
-	      echo "make test: could not install ffmpeg; the stream tests will skip"; \
-	  else echo "make test: no ffmpeg and no root apt-get; the stream tests will skip"; fi; }
+# The stream tests need ffmpeg, the real-window tests Xvfb and the X11 libraries Qt's xcb plugin
+# loads (Debian packages, not wheels): installed here where this runs as root with apt;
+# elsewhere those tests skip and say why. PROGRAM:PACKAGE, or -:PACKAGE for a library.
+SYSTEM_PACKAGES := ffmpeg:ffmpeg xvfb-run:xvfb xauth:xauth -:libxcb-icccm4 -:libxcb-keysyms1 \
+	-:libxcb-cursor0 -:libxkbcommon-x11-0 -:libxcb-image0 -:libxcb-render-util0 -:libxcb-shape0
+system-packages:
+	@for entry in $(SYSTEM_PACKAGES); do \
+	  program=$${entry%%:*}; package=$${entry##*:}; \
+	  if [ "$$program" = - ]; then \
+	    dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" && continue; \
+	  else command -v $$program >/dev/null 2>&1 && continue; fi; \
+	  missing="$$missing $$package"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make test: installing$$missing (Debian packages) for the tests that need them"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing) >/dev/null 2>&1 || \
+	    echo "make test: could not install$$missing; the tests needing them will skip"; \
+	else echo "make test: missing$$missing and no root apt-get; the tests needing them will skip"; fi
 
-test: $(STAMP) ffmpeg
+ffmpeg: system-packages
+
+test: $(STAMP) system-packages
 	$(VENV)/bin/ruff check .
 	@# pytest exits 5 when it collected no tests: that is a broken set-up, never a pass.
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \

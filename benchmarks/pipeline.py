@@ -33,6 +33,7 @@ from ssd_rt.backends.base import load_backend
 from ssd_rt.data.synthetic import write_video
 from ssd_rt.machine import describe_cpu
 from ssd_rt.model_search import default_model
+from ssd_rt.pretrained import resolve_model
 from ssd_rt.video.detector import Detector
 from ssd_rt.video.frames import Frame, Result
 from ssd_rt.video.pipeline import Pipeline
@@ -81,7 +82,7 @@ def time_sinks(make_sinks, detector: Detector, frames: list) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path)
+    parser.add_argument("--model", help="a model file or name (demo, coco); default: ssd-rt's")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--frames", type=int, default=300)
@@ -90,7 +91,7 @@ def main() -> int:
     parser.add_argument("--live-seconds", type=float, default=10.0)
     args = parser.parse_args()
 
-    model = args.model or default_model()
+    model = resolve_model(args.model) if args.model else default_model()
     backend = load_backend(model, args.backend, args.device)
     detector = Detector(backend, conf=0.4)
     print(describe_cpu())

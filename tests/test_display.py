@@ -94,6 +94,26 @@ def test_window_problem_names_what_is_missing(x_environment):
 
 
 @linux_only
+@pytest.mark.parametrize("missing", [["libxcb-cursor.so.0", "libxcb-icccm.so.4"], []])
+def test_both_branches_of_the_library_check(x_environment, missing):
+    """Whatever this host has installed, both answers are checked: the probe is replaced."""
+    import gui.display
+
+    number = free_display_number()
+    x_environment.setenv("DISPLAY", f":{number}")
+    x_environment.setattr(gui.display, "missing_xcb_libraries", lambda: list(missing))
+    with listening_x_socket(number):
+        problem = window_problem()
+    if missing:
+        assert problem == (
+            "Qt's X11 plugin needs libxcb-cursor.so.0, libxcb-icccm.so.4, which this system "
+            "lacks (Debian/Ubuntu: sudo apt install libxcb-cursor0 libxcb-icccm4)"
+        )
+    else:
+        assert problem is None
+
+
+@linux_only
 def test_missing_xcb_libraries_agree_with_ldd():
     plugin = xcb_plugin_path()
     if plugin is None or shutil.which("ldd") is None:

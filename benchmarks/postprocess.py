@@ -28,6 +28,7 @@ from ssd_rt.postprocess import postprocess
 from ssd_rt.priors import default_boxes
 
 SCORE_THRESH, IOU_THRESH, TOPK, MAX_DET = 0.01, 0.45, 400, 200
+TARGET_CPU = 0.30  # ours / torchvision's time, at most
 
 
 def torchvision_postprocess(
@@ -70,7 +71,7 @@ def time_ms(fn, repeats: int, device: str) -> float:
     return statistics.median(samples)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
@@ -85,6 +86,7 @@ def main() -> None:
         "worst case (untrained logits)"
     )
     print(f"{'batch':>5} {'ssd-rt ms':>10} {'torchvision ms':>15} {'ratio':>7}")
+    worst, all_same = 0.0, True
     for batch in args.batch:
         loc, logits = untrained_outputs(batch, 21, args.device)
         ours_fn = functools.partial(
@@ -105,12 +107,18 @@ def main() -> None:
         )
         ms_ours = time_ms(ours_fn, args.repeats, args.device)
         ms_theirs = time_ms(theirs_fn, args.repeats, args.device)
+        worst, all_same = max(worst, ms_ours / ms_theirs), all_same and same
         print(
             f"{batch:>5} {ms_ours:>10.2f} {ms_theirs:>15.2f} {ms_ours / ms_theirs:>6.2f}x"
             f"   same detections: {'yes' if same else 'NO'}"
         )
-    print("ratio = ssd-rt time / torchvision time (target <= 0.30 on CPU)")
+    print(f"ratio = ssd-rt time / torchvision time (target <= {TARGET_CPU} on CPU)")
+    if (args.device == "cpu" and worst > TARGET_CPU) or not all_same:
+        missed = f"ratio {worst:.2f} > {TARGET_CPU}" if all_same else "detections differ"
+        print(f"MISSED: {missed}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -67,7 +67,7 @@ def median_ms(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
@@ -95,7 +95,8 @@ def main() -> None:
           f"{'met' if total < TARGET_MS else 'NOT met'})")  # fmt: skip
     print(f"  baseline: OpenCV draw_detections (copy + 50 boxes) {opencv:6.2f} ms; "
           f"Qt convert+paint / OpenCV = {total / opencv:.2f}x")
+    return 0 if total < TARGET_MS else 1  # a missed target is a failed run
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -41,3 +41,16 @@ def test_bench_prints_ratios_against_torchvision(capsys):
 def test_bench_bad_input(args, message, capsys):
     assert run_command("ssd-rt-bench", main, args) == 1
     assert message in capsys.readouterr().err
+
+
+def test_bf16_is_compared_with_torchvision_in_bf16_too(capsys):
+    from ssd_rt.machine import bf16_problem, cpu_flags
+
+    if (problem := bf16_problem(cpu_flags())) is not None:
+        pytest.skip(problem)
+    args = ["--width", "0.125", "--batches", "1", "--runs", "1", "--warmup", "0", "--device", "cpu"]
+    assert run_command("ssd-rt-bench", main, [*args, "--backends", "torch-bf16"]) == 0
+    out = capsys.readouterr().out
+    assert "torchvision ssd300_vgg16 (eager, bf16 autocast)" in out
+    [like] = [line for line in out.splitlines() if "like for like" in line]
+    assert math.isfinite(float(like.rsplit(" ", 1)[1].rstrip("x")))

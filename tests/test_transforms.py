@@ -126,5 +126,8 @@ def test_dataloader_benchmark_runs(tmp_path):
     script = Path(__file__).parents[1] / "benchmarks" / "dataloader.py"
     run = subprocess.run([sys.executable, str(script), "--images", "8", "--epochs", "1"],
                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.count("ours / this") == 3
+    # 8 images are too few to judge the target: a miss is allowed here, but must be said.
+    assert run.returncode in (0, 1), run.stderr
+    assert ("MISSED:" in run.stdout) == (run.returncode == 1)
+    assert run.stdout.count("ours / this") == 4  # reference, its decoder, equal work, ours
+    assert "equal work" in run.stdout

@@ -89,9 +89,11 @@ def time_backend(backend: Backend, frames: list, runs: int, warmup: int) -> Row:
 
 
 def time_torchvision(
-    num_classes: int, device: torch.device, frames: list, runs: int, warmup: int
+    num_classes: int, device: torch.device, frames: list, runs: int, warmup: int,
+    amp_dtype: torch.dtype | None = None,
 ) -> Row:
-    """torchvision's ssd300_vgg16 as users run it: list of RGB float images in [0, 1] -> boxes."""
+    """torchvision's ssd300_vgg16 as users run it: list of RGB float images in [0, 1] -> boxes.
+    `amp_dtype`: under that autocast, the like-for-like baseline of a reduced-precision row."""
     from torchvision.models.detection import ssd300_vgg16
 
     model = (
@@ -109,16 +111,16 @@ def time_torchvision(
             ]
             synchronize(device)
             t1 = time.perf_counter()
-            model(tensors)  # its transform (resize, normalize), network and postprocess
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                model(tensors)  # its transform (resize, normalize), network and postprocess
             synchronize(device)
             t2 = time.perf_counter()
             if i >= warmup:
                 pre.append((t1 - t0) * 1e3)
                 total.append((t2 - t0) * 1e3)
     rest = statistics.median(total) - statistics.median(pre)
-    return Row(
-        "torchvision ssd300_vgg16 (eager)", len(frames), statistics.median(pre), rest, 0.0, total
-    )
+    name = "torchvision ssd300_vgg16 (eager" + (", bf16 autocast)" if amp_dtype else ")")
+    return Row(name, len(frames), statistics.median(pre), rest, 0.0, total)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -202,10 +204,14 @@ def main(argv: list[str] | None = None) -> int:
         print(header)
         for batch in args.batches:
             frames = [random_scene(i, 720, 1280) for i in range(batch)]
-            baseline = None
+            baseline = baseline_bf16 = None
             if not args.no_baseline:
                 baseline = time_torchvision(cfg.num_logits, device, frames, args.runs, args.warmup)
                 _print_row(baseline, baseline)
+                if "torch-bf16" in names:  # bf16 is compared with torchvision in bf16 too
+                    baseline_bf16 = time_torchvision(cfg.num_logits, device, frames, args.runs,
+                                                     args.warmup, torch.bfloat16)  # fmt: skip
+                    _print_row(baseline_bf16, baseline)
             for name in names:
                 backend = load_backend(
                     paths[name],
@@ -216,7 +222,11 @@ def main(argv: list[str] | None = None) -> int:
                     precision="bf16" if name == "torch-bf16" else None,
                 )
                 try:
-                    _print_row(time_backend(backend, frames, args.runs, args.warmup), baseline)
+                    row = time_backend(backend, frames, args.runs, args.warmup)
+                    _print_row(row, baseline)
+                    if name == "torch-bf16" and baseline_bf16 is not None:
+                        like = row.median / baseline_bf16.median
+                        print(f"{'':<38} like for like (torchvision bf16 autocast): {like:.2f}x")
                 finally:
                     backend.close()
         print("vs tv = median end-to-end time / torchvision ssd300_vgg16's (lower is faster)")

@@ -5,21 +5,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_a_missing_required_program_fails_the_run():
-    env = {**os.environ, "SSD_RT_REQUIRE": "sh no-such-program-ssd-rt"}
+@pytest.mark.parametrize(
+    "required, code",
+    [("sh no-such-program-ssd-rt", 3), ("sh", 0)],
+    ids=["one-missing", "all-present"],
+)
+def test_required_programs_decide_whether_the_run_goes_on(required, code):
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "tests/test_redact.py"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)  # fmt: skip
-    assert run.returncode == 3, run.stdout + run.stderr
-    assert "missing: no-such-program-ssd-rt" in run.stdout + run.stderr
-
-
-def test_present_programs_let_the_run_go_on():
-    env = {**os.environ, "SSD_RT_REQUIRE": "sh"}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          "tests/test_redact.py"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
+                          "tests/test_redact.py"], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "SSD_RT_REQUIRE": required}, timeout=120)  # fmt: skip
+    assert run.returncode == code, run.stdout + run.stderr
+    missing = "missing: no-such-program-ssd-rt" in run.stdout + run.stderr
+    assert missing == (code == 3)

@@ -119,7 +119,15 @@ class FileSink(ThreadedSink):
         self.frames = 0  # written whole
         self.temp = create_partial(self.path)
         self.done = False  # renamed to `path`: the only state in which a command says "wrote"
+        try:
+            self.open_output()  # before the thread starts: a failure leaves no thread behind
+        except BaseException:
+            self.temp.unlink(missing_ok=True)
+            raise
         super().__init__()
+
+    def open_output(self) -> None:
+        """Open what `handle` writes to (the partial file exists already)."""
 
     def finish(self) -> None:
         if self.failed:
@@ -151,9 +159,11 @@ class JsonLinesWriter(FileSink):
     def __init__(self, path: Path, class_names: tuple[str, ...], *,
                  overwrite: bool = True) -> None:  # fmt: skip
         self.class_names = class_names
-        super().__init__(path, overwrite=overwrite)
-        self._fd = os.open(self.temp, os.O_WRONLY | os.O_TRUNC)
         self._size = 0  # bytes of whole lines written
+        super().__init__(path, overwrite=overwrite)
+
+    def open_output(self) -> None:
+        self._fd = os.open(self.temp, os.O_WRONLY | os.O_TRUNC)
 
     def handle(self, result: Result) -> None:
         frame, d = result.frame, result.detections

@@ -27,7 +27,7 @@ from ssd_rt.cli.common import (
     positive_int,
 )
 from ssd_rt.cli.signals import StopSignals
-from ssd_rt.errors import ConfigError, OutputError, SSDRTError, error_line
+from ssd_rt.errors import ConfigError, error_line
 from ssd_rt.files import check_not_input, check_output_path
 from ssd_rt.pretrained import add_weights_option
 
@@ -209,13 +209,15 @@ def _report(pipeline, source, sinks: list, stop: StopSignals) -> int:
     for sink in sinks:
         if sink.done:
             print(f"wrote {sink.path} ({sink.frames} frames)")
-    errors = [pipeline.error] if pipeline.error is not None else []
-    errors += [s.error for s in sinks if s.error is not None and s.error is not pipeline.error]
-    lines = dict.fromkeys(error_line(err) for err in errors)  # each failure once, in order
-    for line in list(lines)[:-1]:
-        print(f"ssd-rt: error: {line}", file=sys.stderr)
-    if errors:  # the last one through run_command, as every error: one line, exit 1
-        raise errors[-1] if isinstance(errors[-1], SSDRTError) else OutputError(list(lines)[-1])
+    # The pipeline holds the first failure (a sink's too); other outputs that failed as well
+    # are said here, each once. The first goes through run_command like every error.
+    first = error_line(pipeline.error) if pipeline.error is not None else None
+    others = dict.fromkeys(error_line(s.error) for s in sinks if s.error is not None)
+    for line in others:
+        if line != first:
+            print(f"ssd-rt: error: {line}", file=sys.stderr)
+    if pipeline.error is not None:
+        raise pipeline.error
     return stop.exit_code(0)
 
 

@@ -23,8 +23,15 @@ def start(args: list[str], **kwargs) -> subprocess.Popen:
                             text=True, **kwargs)  # fmt: skip
 
 
+def command(module: str, *args, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m ssd_rt.cli.MODULE ARGS...` run to its end: `run` is ssd-rt, `train`,
+    `export`, `eval`, `data` the other commands."""
+    return subprocess.run([sys.executable, "-m", f"ssd_rt.cli.{module}", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
 def run(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*SSD_RT, *args], capture_output=True, text=True, timeout=timeout)
+    return command("run", *args, timeout=timeout)
 
 
 def partial_lines(folder: Path, stem: str) -> int:

@@ -9,21 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.data_files import make_voc, make_yolo
-from tests.faults import run_on_full_disk, tmpfs_problem
+from tests.faults import command, run_on_full_disk, tmpfs_problem
 
 needs_tmpfs = pytest.mark.skipif(tmpfs_problem() is not None, reason=str(tmpfs_problem()))
 TINY_TRAIN = ["--preset", "shapes-demo", "--batch", "2", "--warmup", "0", "--eval-images", "4",
               "--no-export"]  # fmt: skip
-
-
-def command(module: str, *args, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", f"ssd_rt.cli.{module}", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, cwd=cwd)  # fmt: skip
 
 
 def one_error_line(stderr: str, prefix: str) -> str:

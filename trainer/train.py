@@ -308,8 +308,9 @@ class Trainer:
         """Validation images per evaluation: eval_images, or all of them when it is 0."""
         return min(self.s.eval_images or len(self.val_set), len(self.val_set))
 
-    def evaluate(self) -> float:
-        """VOC07 mAP@0.5 on the validation split (this rank's share, gathered on rank 0)."""
+    def evaluate(self) -> tuple[float, list]:
+        """(VOC07 mAP@0.5, image ids scored) on the validation split: this rank's share,
+        gathered on rank 0."""
         from ssd_rt.evaluation.evaluate import predict, score
 
         shard = torch.utils.data.Subset(
@@ -333,8 +334,6 @@ class Trainer:
                 for name in ("detections", "ground_truth", "image_ids", "sizes_hw"):
                     getattr(predictions, name).extend(getattr(other, name))
         mean_ap = math.nan
-        # What the gathered shards hold: every validation image exactly once (checked).
-        self.evaluated = (len(predictions.image_ids), len(set(predictions.image_ids)))
         if self.rank == 0:
             result = score(predictions, self.class_names, metrics=("voc07",))
             mean_ap = result.voc["voc07"].mean_ap
@@ -344,7 +343,7 @@ class Trainer:
             box = [mean_ap]
             dist.broadcast_object_list(box, src=0)
             mean_ap = box[0]
-        return mean_ap
+        return mean_ap, predictions.image_ids  # rank 0: every shard's ids (each once: tested)
 
     # -- the loop --
 
@@ -438,10 +437,10 @@ class Trainer:
                 window_start, window_images = now, 0
             done = p.step == self.total_steps
             if p.step % s.eval_every == 0 or done:
-                mean_ap = self.evaluate()
+                mean_ap, image_ids = self.evaluate()
                 self.record({"step": p.step, "epoch": p.epoch, "mAP_voc07": mean_ap,
-                             "eval_images": self.evaluated[0],
-                             "eval_unique_images": self.evaluated[1]})  # fmt: skip
+                             "eval_images": len(image_ids),
+                             "eval_unique_images": len(set(image_ids))})  # fmt: skip
                 if self.rank == 0:
                     self.log(f"step {p.step}: VOC07 mAP@0.5 {mean_ap:.4f} on "
                              f"{self.eval_count()} "

@@ -168,16 +168,15 @@ class VideoRecorder(FileSink):
         if self.container is None:  # no frame came: no video, not an empty file under its name
             self.temp.unlink(missing_ok=True)
             return
-        if self.container is not None:
+        try:
+            if not self.failed:
+                for packet in self.stream.encode():  # what the encoder still holds
+                    self.container.mux(packet)
+        finally:
             try:
+                self.container.close()  # the last fragment
+            except Exception as err:  # a failed close after a failed write: the first counts
                 if not self.failed:
-                    for packet in self.stream.encode():  # what the encoder still holds
-                        self.container.mux(packet)
-            finally:
-                try:
-                    self.container.close()  # the last fragment
-                except Exception as err:  # a failed close after a failed write: the first counts
-                    if not self.failed:
-                        raise
-                    log.debug("closing %s after an error: %s", self.temp, err)
+                    raise
+                log.debug("closing %s after an error: %s", self.temp, err)
         super().finish()

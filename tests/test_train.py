@@ -274,6 +274,62 @@ def test_two_processes_at_batch_2_train_as_one_at_batch_4(tmp_path):
     assert load_checkpoint(tmp_path / "two" / "last.pt").extra["step"] == 3
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below pid, from Linux's /proc/PID/task/TID/children lists."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_descendants(int(child))]
+    return found
+
+
+def _wait_gone(pids: list[int]) -> None:
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)  # killed orphans are reaped by init; /proc/PID goes with them
+
+
+@pytest.mark.slow
+def test_ddp_resume_after_sigkill_reproduces_the_uninterrupted_run(tmp_path):
+    """Resume under DDP: two processes killed mid-run (the whole process group, SIGKILL) and
+    resumed with two processes give the uninterrupted two-process run's losses at every step
+    and its weights: the sampler's shards, the step counter and the optimizer state all come
+    back from last.pt, which rank 0 alone writes."""
+    steps = 10
+    # 40 images: 10 steps an epoch, so the kill always lands mid-epoch (a position to restore)
+    args = [*TINY, "--data", "synthetic:40", "--save-every", "1", "--eval-every", "100",
+            "--deterministic"]  # fmt: skip
+    reference = _ddp([*args, "--steps", steps, "--out", tmp_path / "reference"], processes=2)
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    killed = tmp_path / "killed"
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc-per-node", "2", "-m", "ssd_rt.cli.train"]  # fmt: skip
+    proc = subprocess.Popen([*launcher, *map(str, args), "--steps", str(steps), "--out",
+                             str(killed)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (killed / "metrics.jsonl").exists() and len(losses(killed)) >= 3:
+            break
+        time.sleep(0.02)
+    # torchrun starts each worker in a session of its own: kill them by pid, then the launcher
+    workers = _descendants(proc.pid)
+    for pid in [*workers, proc.pid]:
+        os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    _wait_gone(workers)
+    assert 3 <= len(losses(killed)) < steps  # really killed mid-run
+    resumed = _ddp(["--resume", "--no-export", "--out", killed], processes=2)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in resumed.stderr
+    assert losses(killed) == pytest.approx(losses(tmp_path / "reference"), rel=1e-6)
+    a, b = (load_checkpoint(tmp_path / n / "last.pt") for n in ("killed", "reference"))
+    assert a.extra["step"] == b.extra["step"] == steps
+    for key, value in a.state_dict.items():
+        assert torch.allclose(value, b.state_dict[key], atol=1e-6, rtol=1e-5), key
+
+
 @pytest.mark.slow
 def test_best_pt_is_the_step_with_the_highest_map_and_the_export_comes_from_it(tmp_path):
     """best.pt is the first evaluation with the highest mAP (a tie keeps the earlier step), and

@@ -4,11 +4,12 @@ Workers never touch widgets. They call plain Python methods here, which emit Qt 
 receivers live in the main thread, so Qt queues each signal to the main thread's event loop
 (AutoConnection across threads).
 
-- `ResultBridge`: a pipeline sink. The inference thread puts results into a newest-only slot and
-  emits `arrived` only when the slot was empty, so a slow window never builds a backlog of
-  signals; the main thread takes the newest result. The result holds its own numpy frame (the
-  readers allocate a new array per frame) and the view copies it into a QImage, so no frame is
-  torn or blank whatever the worker does next.
+- `ResultBridge`: a pipeline sink. The inference thread puts results into a `Presenter`, which
+  releases them at the spacing they were captured with (a batch of four file frames is shown
+  frame by frame, not as one); `ready` is emitted on the main thread when one is due, by a
+  single-shot timer the bridge re-arms, and `take()` gives it. The result holds its own numpy
+  frame (the readers allocate a new array per frame) and the view copies it into a QImage, so
+  no frame is torn or blank whatever the worker does next.
 - `MainThreadCalls`: the `post` of a `RunSession` in a window: a callable posted from a
   background job runs on the main thread (the session's owner).
 - `LogBridge`: the "ssd_rt" logger's warnings (a stream reconnecting) as a signal for the window.
@@ -19,26 +20,55 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PyQt6.QtCore import QObject, Qt, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal, pyqtSlot
 
 from ssd_rt.redact import mask_credentials
 from ssd_rt.video.frames import Result
-from ssd_rt.video.sinks import LatestResult
+from ssd_rt.video.presenter import Presenter
+from ssd_rt.video.sinks import Sink
 
 
-class ResultBridge(QObject, LatestResult):
-    """A `LatestResult` that also signals: `arrived` is emitted when a result lands in an empty
-    slot (a replaced one was already announced); `take()` gives the newest."""
+class ResultBridge(QObject, Sink):
+    """A sink whose results come out on the main thread, paced: `ready` means `take()` has one.
 
-    arrived = pyqtSignal()
+    The inference thread only wakes the main thread when the presenter was empty (a queued
+    signal), so a slow window never builds a backlog of signals; later results are announced
+    by the timer when they fall due."""
+
+    ready = pyqtSignal()
+    _woken = pyqtSignal()
 
     def __init__(self) -> None:
         QObject.__init__(self)
-        LatestResult.__init__(self)
+        self.presenter = Presenter()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)  # 40 ms apart, not 5% late
+        self._timer.timeout.connect(self.ready)
+        self._woken.connect(self._arm, Qt.ConnectionType.QueuedConnection)
 
     def put(self, result: Result) -> None:  # inference thread
-        if not self.slot.put(result):
-            self.arrived.emit()
+        if self.presenter.put(result):
+            self._woken.emit()
+
+    def take(self) -> Result | None:  # main thread
+        result = self.presenter.take()
+        self._arm()
+        return result
+
+    def take_newest(self) -> Result | None:  # main thread: the run ended, its last frame now
+        self._timer.stop()
+        return self.presenter.take_newest()
+
+    def clear(self) -> None:  # main thread: a new run; what the old one left is not shown
+        self.presenter.clear()
+        self._timer.stop()
+
+    @pyqtSlot()
+    def _arm(self) -> None:  # main thread
+        wait_s = self.presenter.wait_s()
+        if wait_s is not None:
+            self._timer.start(round(wait_s * 1000))
 
 
 class MainThreadCalls(QObject):

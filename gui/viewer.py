@@ -4,10 +4,10 @@
     session.displays = (viewer.results,); session.start(sinks)
     viewer.run(session)               # Qt event loop until the window closes or the run ends
 
-The main thread only paints: the inference thread hands results to a `ResultBridge` (the same
-coalesced queued signal as the player, `ssd-rt-gui`), the window paints the newest one (stale
-ones are skipped, so it never lags behind the video) and counts it as displayed for the latency
-figures.
+The main thread only paints: the inference thread hands results to a `ResultBridge` (as in the
+player, `ssd-rt-gui`), which releases them at their capture spacing; the window paints each one
+as it falls due (when it is behind, the newest due one: it never lags behind the video) and
+counts it as displayed for the latency figures.
 A signal (Ctrl-C, SIGTERM, SIGHUP: the command's StopSignals set `stop`) closes the window like
 the close button, seen by the same timer that watches for the end (the timer also gives Python
 the moments it needs to run a signal handler inside Qt's loop); closing the window stops the
@@ -49,7 +49,9 @@ class Viewer:
         pipeline = session.pipeline
 
         def show() -> None:
-            result = self.results.take()
+            paint(self.results.take())
+
+        def paint(result) -> None:
             if result is not None and session.accept(result):
                 self.view.show_result(result, stats_lines(pipeline.stats.snapshot(), display=True))
                 self.shown += 1
@@ -58,10 +60,10 @@ class Viewer:
             if stop is not None and stop.is_set():
                 self.window.close()
             elif pipeline.done and close_at_end:
-                show()  # the last frame, if its signal is still queued
+                paint(self.results.take_newest())  # the last frame, due or not
                 self.window.close()
 
-        self.results.arrived.connect(show)
+        self.results.ready.connect(show)
         self.timer.timeout.connect(check_end)
         self.app.lastWindowClosed.connect(self.app.quit)
         try:

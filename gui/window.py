@@ -60,8 +60,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.recent = RecentFiles(settings)
         self.calls = MainThreadCalls()
-        self.bridge = ResultBridge()  # the first sink of every run: the newest result to paint
-        self.bridge.arrived.connect(self._show_result)
+        self.bridge = ResultBridge()  # the first sink of every run: results to paint, paced
+        self.bridge.ready.connect(self._show_result)
         options = SessionOptions(device=device, player=True, renders_itself=True)
         self.session = RunSession(options, listener=self._on_event, post=self.calls.post,
                                   conf=conf, iou=iou, displays=(self.bridge,))  # fmt: skip
@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
 
     def _source_opened(self, text: str) -> None:
         player = self.session.player
-        self.bridge.take()  # a result of the old run is not shown
+        self.bridge.clear()  # a result of the old run is not shown
         self.chart.clear()
         if self.message.kind == "error":  # the failure it told of is over
             self.message.hide()

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,onnx,gui,coco]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,onnx,gui,coco,openvino]"
 	# Fail set-up early if torch and torchvision are not a working pair.
 	$(PY) -c "import torch, torchvision.ops as o; o.nms(torch.zeros(1, 4), torch.zeros(1), 0.5)"
 	touch $(STAMP)

@@ -129,7 +129,7 @@ def check_class_names(
 
 ONNX_FORMAT = "ssd-rt-onnx/1"
 PREFIX = "ssd_rt."
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")  # int8: a QDQ graph (export/int8.py)
 
 
 @dataclass(frozen=True)

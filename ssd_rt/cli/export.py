@@ -1,6 +1,11 @@
 """`ssd-rt-export`: checkpoint -> ONNX, and optionally -> TensorRT engine (on a GPU machine).
 
     ssd-rt-export CHECKPOINT --onnx OUT.onnx [--engine OUT.engine] [--fp16] [--max-batch N]
+    ssd-rt-export CHECKPOINT --onnx OUT_int8.onnx --int8 --calib-data SPEC [--calib-images N]
+
+--int8 writes an INT8 QDQ ONNX (post-training static quantization, calibrated on the first N
+images of the training split of any --data spec), which ONNX Runtime, OpenVINO and TensorRT
+(--engine: an explicitly quantized INT8 engine) all run.
 
 Existing outputs are never replaced unless --overwrite is given; everything that can be checked
 (the checkpoint, TensorRT and a GPU for --engine, the numbers) is checked before anything is
@@ -25,7 +30,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="ssd-rt-export", description="Export an ssd-rt checkpoint to ONNX and TensorRT."
     )
     parser.add_argument(
-        "checkpoint", help="checkpoint written by ssd-rt-train (.pt), or coco (torchvision's)"
+        "checkpoint", help="checkpoint written by ssd-rt-train (.pt), or coco (torchvision's); "
+        "with --int8 also an FP32 .onnx"
     )
     add_weights_option(parser)
     parser.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
@@ -33,6 +39,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--engine", type=Path, help="TensorRT engine to build (needs TensorRT + GPU)"
     )
     parser.add_argument("--fp16", action="store_true", help="FP16 graph (float32 I/O, L2Norm FP32)")
+    parser.add_argument("--int8", action="store_true", help="INT8 QDQ graph (needs --calib-data)")
+    parser.add_argument("--calib-data", help="calibration images: a --data spec (its train split)")
+    parser.add_argument("--calib-images", type=int, default=300,
+                        help="calibration images used (300)")  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=8, help="engine profile max batch (8)")
     parser.add_argument("--opt-batch", type=int, help="batch the engine is tuned for (default 4)")
     parser.add_argument(
@@ -51,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"--opt-batch must be within 1..{args.max_batch}, got {args.opt_batch}")
     if not args.workspace_gib > 0:
         raise ConfigError(f"--workspace-gib must be positive, got {args.workspace_gib}")
+    if args.int8 and args.fp16:
+        raise ConfigError("--int8 and --fp16 exclude each other")
+    if args.int8 and not args.calib_data:
+        raise ConfigError("--int8 needs calibration images: --calib-data SPEC (a --data spec)")
+    if args.calib_data and not args.int8:
+        raise ConfigError("--calib-data is for --int8")
+    if args.calib_images < 1:
+        raise ConfigError(f"--calib-images must be a positive integer, got {args.calib_images}")
     if args.onnx.suffix.lower() != ".onnx":
         raise ConfigError(f"--onnx must name a .onnx file, got {args.onnx}")
     check_output_path(args.onnx, "--onnx", overwrite=args.overwrite)
@@ -67,17 +85,49 @@ def main(argv: list[str] | None = None) -> int:
     from ssd_rt.export.bundle import EngineOptions, build_engine_files, write_onnx
     from ssd_rt.pretrained import resolve_model
 
-    model, checkpoint = load_model(resolve_model(args.checkpoint, args.weights, "checkpoint"))
-    precision = "fp16" if args.fp16 else "fp32"
-    write_onnx(model, checkpoint, args.onnx, precision)
-    classes = len(checkpoint.class_names)
-    print(f"wrote {args.onnx} ({precision}, {classes} classes, dynamic batch)")
+    source = resolve_model(args.checkpoint, args.weights, "run" if args.int8 else "checkpoint")
+    if args.int8:
+        calibrated = write_int8_onnx(source, args.onnx, args.calib_data, args.calib_images)
+        print(f"wrote {args.onnx} (int8 QDQ, calibrated on {calibrated} images, dynamic batch)")
+    else:
+        model, checkpoint = load_model(source)
+        precision = "fp16" if args.fp16 else "fp32"
+        write_onnx(model, checkpoint, args.onnx, precision)
+        classes = len(checkpoint.class_names)
+        print(f"wrote {args.onnx} ({precision}, {classes} classes, dynamic batch)")
 
     if args.engine is not None:
         options = EngineOptions(device, args.max_batch, args.opt_batch, args.workspace_gib)
-        engine, sidecar = build_engine_files(args.onnx, args.engine, options, fp16=args.fp16)
+        engine, sidecar = build_engine_files(args.onnx, args.engine, options,
+                                             fp16=args.fp16)  # fmt: skip
         print(f"wrote {engine} and {sidecar.name} (batch 1..{args.max_batch})")
     return 0
+
+
+def write_int8_onnx(source: Path, out: Path, calib_data: str, calib_images: int) -> int:
+    """The INT8 QDQ ONNX at `out` from a checkpoint or an FP32 ONNX file, calibrated on the
+    training split of `calib_data`; returns how many images calibrated it. A checkpoint's FP32
+    graph goes through a temporary file beside `out`, removed after."""
+    import ssd_rt
+    from ssd_rt.data.spec import TRAIN_SPLITS, open_dataset, parse_data_spec
+    from ssd_rt.export.bundle import write_onnx
+    from ssd_rt.export.int8 import calibration_batches, quantize_onnx
+    from ssd_rt.model_format import model_kind, read_onnx_info
+
+    spec = parse_data_spec(calib_data)
+    fp32 = source if model_kind(source) == "onnx" else out.with_name(f".{out.stem}.fp32.onnx")
+    try:
+        if fp32 != source:
+            model, checkpoint = load_model(source)
+            write_onnx(model, checkpoint, fp32, "fp32")
+        info = read_onnx_info(fp32)
+        dataset = open_dataset(spec, TRAIN_SPLITS[spec.kind], classes=info.class_names)
+        quantize_onnx(fp32, out, calibration_batches(dataset, info, calib_images),
+                      version=ssd_rt.__version__)  # fmt: skip
+    finally:
+        if fp32 != source:
+            fp32.unlink(missing_ok=True)
+    return min(calib_images, len(dataset))
 
 
 def entry() -> None:

@@ -4,6 +4,8 @@ TensorRT 10 and 11:
 - an FP16 ONNX graph (float32 I/O, L2Norm float32) builds as a strongly typed network: the
   graph's own types decide precision. This is the only FP16 path on TensorRT 11, which removed
   BuilderFlag.FP16.
+- an INT8 QDQ graph (export/int8.py) builds as a strongly typed network too: explicit
+  quantization, INT8 where the Q/DQ pairs say, float elsewhere; the sidecar says int8.
 - a float32 graph builds FP32, or on 10.x FP16 through BuilderFlag.FP16 when asked.
 - one optimization profile: batch 1..max with opt at the common batch; a timing cache beside the
   engines makes rebuilds fast; the engine file holds only TensorRT's bytes (trtexec and Triton
@@ -66,8 +68,8 @@ def build_engine(
     if not 1 <= opt <= max_batch:
         raise ConfigError(f"opt batch {opt} must be within 1..{max_batch}")
     trt_major = int(trt.__version__.split(".")[0])
-    graph_fp16 = info.precision == "fp16"
-    if fp16 and not graph_fp16 and trt_major >= 11:
+    graph_typed = info.precision in ("fp16", "int8")  # the graph's own types decide
+    if fp16 and info.precision == "fp32" and trt_major >= 11:
         raise ConfigError(
             f"TensorRT {trt.__version__} builds FP16 only from an FP16 graph: export with --fp16"
         )
@@ -83,15 +85,15 @@ def build_engine(
             opt=opt,
             max_batch=max_batch,
             size=info.input_size,
-            flag_fp16=fp16 and not graph_fp16,
-            strongly_typed=graph_fp16,
+            flag_fp16=fp16 and not graph_typed,
+            strongly_typed=graph_typed,
             workspace_gib=workspace_gib,
             progress=BuildProgress(progress or logging_reporter(engine_path.name)),
         )
     atomic_write_bytes(engine_path, lambda f: f.write(engine_bytes))
     atomic_write_bytes(cache_path, lambda f: f.write(cache_bytes))
 
-    precision = "fp16" if (fp16 or graph_fp16) else "fp32"
+    precision = info.precision if graph_typed else ("fp16" if fp16 else "fp32")
     sidecar = make_sidecar(info, identity, precision=precision, opt_batch=opt,
                            max_batch=max_batch, onnx_path=onnx_path,
                            onnx_sha256=sha256_of(onnx_path),

@@ -72,3 +72,26 @@ def test_mismatch_with_no_onnx_beside_is_an_error(engine):
         WeightsError, match=r"was built for TensorRT 0\.0\.1 .* no slim\.onnx beside it"
     ):
         load_backend(engine, "tensorrt", "cuda")
+
+
+def test_an_int8_qdq_model_builds_an_int8_engine(slim_onnx, tmp_path):
+    """The QDQ ONNX of export/int8.py builds strongly typed (explicit quantization); its
+    sidecar says int8, and its outputs follow ONNX Runtime's on the same QDQ graph."""
+    from ssd_rt.data.spec import open_dataset
+    from ssd_rt.export.int8 import calibration_batches, quantize_onnx
+    from ssd_rt.model_format import read_onnx_info
+
+    int8 = tmp_path / "slim_int8.onnx"
+    scenes = open_dataset("synthetic:16", "train")
+    batches = calibration_batches(scenes, read_onnx_info(slim_onnx), 16)
+    quantize_onnx(slim_onnx, int8, batches, version="test")
+    engine = tmp_path / "slim_int8.engine"
+    build_engine(int8, engine, device=torch.device("cuda"), max_batch=2, fp16=False)
+    assert json.loads(sidecar_path(engine).read_text())["precision"] == "int8"
+    images, _ = preprocess([random_scene(s) for s in range(2)])
+    loc_o, logits_o = load_backend(int8, "onnxruntime", "cpu").infer(images)
+    loc_t, logits_t = load_backend(engine, "tensorrt", "cuda").infer(images.cuda())
+    for ours, reference in ((loc_t.cpu(), loc_o), (logits_t.cpu(), logits_o)):
+        assert torch.isfinite(ours).all()
+        similarity = torch.nn.functional.cosine_similarity(ours.flatten(), reference.flatten(), 0)
+        assert similarity > 0.99, float(similarity)

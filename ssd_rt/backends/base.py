@@ -15,11 +15,17 @@ import torch
 
 from ssd_rt.device import resolve_device, tensorrt_unavailable_reason
 from ssd_rt.errors import ConfigError, ShapeError, SSDRTError, WeightsError
-from ssd_rt.model_format import CHECKPOINT_SUFFIXES, ONNX_SUFFIXES, ModelInfo, model_kind
+from ssd_rt.model_format import (
+    CHECKPOINT_SUFFIXES,
+    ONNX_SUFFIXES,
+    ModelInfo,
+    model_kind,
+    read_onnx_info,
+)
 
 log = logging.getLogger("ssd_rt")
 
-BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "openvino", "torch")
 
 
 class BackendUnavailable(SSDRTError):
@@ -99,7 +105,8 @@ def load_backend(
     """Open the model at `path` with `backend` ("auto" picks by file and availability).
 
     auto: an engine runs on TensorRT; an ONNX file on TensorRT where TensorRT and a GPU exist
-    (the engine is built beside it once), else ONNX Runtime; a checkpoint on PyTorch. When the
+    (the engine is built beside it once), else on the CPU: OpenVINO for an INT8 model or where
+    OpenVINO has an Intel GPU, ONNX Runtime otherwise; a checkpoint on PyTorch. When the
     chosen backend cannot run, it falls back TensorRT -> ONNX Runtime -> PyTorch through sibling
     files of the same name, and logs one line saying what runs and why. `precision` applies to
     the torch backend (fp32, fp16 on CUDA, bf16); exported models carry their own.
@@ -112,6 +119,11 @@ def load_backend(
     if path.is_dir():
         raise WeightsError(f"{path} is a folder; give a model file (.onnx, .engine, .pt)")
     kind = model_kind(path)
+    if backend == "openvino":
+        onnx_path = path if kind == "onnx" else _sibling(path, ONNX_SUFFIXES)
+        if onnx_path is None:
+            raise ConfigError(f"the openvino backend runs .onnx files; no ONNX for {path.name}")
+        return _open_openvino(onnx_path, _openvino_target(str(device)), threads)
     dev = resolve_device(device)
 
     if backend == "torch":
@@ -140,7 +152,7 @@ def load_backend(
     onnx_path = path if kind == "onnx" else _sibling(path, ONNX_SUFFIXES)
     if onnx_path is not None:
         try:
-            opened = _open_onnxruntime(onnx_path, dev, threads)
+            opened = _open_onnx_on_cpu(onnx_path, dev, threads)
         except BackendUnavailable as err:
             checkpoint = _sibling(path, CHECKPOINT_SUFFIXES)
             if checkpoint is None:
@@ -157,6 +169,52 @@ def load_backend(
         )
         return _open_torch(checkpoint, dev)
     raise BackendUnavailable(f"cannot run {path.name}: {reason}, and no .onnx or .pt beside it")
+
+
+def _open_onnx_on_cpu(path: Path, device: torch.device, threads: int | None) -> Backend:
+    """auto without TensorRT: OpenVINO for an INT8 model on the CPU and wherever it has an
+    Intel GPU, ONNX Runtime otherwise (it is faster than OpenVINO in FP32 here,
+    docs/benchmarks.md); either one when the other is not installed."""
+    from ssd_rt.backends.openvino import openvino_devices
+
+    devices = openvino_devices()
+    cpu = device.type == "cpu"
+    prefer_openvino = cpu and ("GPU" in devices or
+                               (devices and read_onnx_info(path).precision == "int8"))  # fmt: skip
+    first, second = ((_open_openvino_auto, _open_onnxruntime) if prefer_openvino
+                     else (_open_onnxruntime, _open_openvino_auto))  # fmt: skip
+    try:
+        return first(path, device, threads)
+    except BackendUnavailable as err:
+        if not cpu:
+            raise
+        log.warning("%s; trying %s", err, "OpenVINO" if prefer_openvino is False
+                    else "ONNX Runtime")  # fmt: skip
+        return second(path, device, threads)
+
+
+def _openvino_target(device: str) -> str:
+    """ssd-rt's --device for OpenVINO: cpu -> CPU, gpu (Intel) -> GPU, auto -> GPU if any."""
+    from ssd_rt.backends.openvino import openvino_devices
+
+    name = device.lower()
+    if name == "cpu":
+        return "CPU"
+    if name in ("gpu", "intel-gpu"):
+        return "GPU"
+    if name == "auto":
+        return "GPU" if "GPU" in openvino_devices() else "CPU"
+    raise ConfigError(f"the openvino backend runs on cpu or an Intel gpu, not {device!r}")
+
+
+def _open_openvino(path: Path, target: str, threads: int | None) -> Backend:
+    from ssd_rt.backends.openvino import OpenVinoBackend
+
+    return OpenVinoBackend(path, target=target, threads=threads)
+
+
+def _open_openvino_auto(path: Path, device: torch.device, threads: int | None) -> Backend:
+    return _open_openvino(path, _openvino_target("auto"), threads)
 
 
 def _open_torch(path: Path, device: torch.device, precision: str | None = None) -> Backend:

@@ -35,7 +35,9 @@ from ssd_rt.preprocess import preprocess
 from ssd_rt.pretrained import add_weights_option
 from ssd_rt.priors import default_boxes
 
-BACKEND_NAMES = ("torch", "torch-bf16", "onnxruntime", "tensorrt")
+BACKEND_NAMES = ("torch", "torch-bf16", "onnxruntime", "onnxruntime-int8", "openvino",
+                 "openvino-int8", "tensorrt")  # fmt: skip
+CALIBRATION = "synthetic:64"  # INT8 rows without --model: calibrated on generated scenes
 
 
 @dataclass
@@ -171,22 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             classes = [f"class{i}" for i in range(1, 21)]
             save_checkpoint(checkpoint, SSD300(config), config, classes)
         model, ckpt = load_model(checkpoint)
-        paths = {"torch": checkpoint, "torch-bf16": checkpoint}
-        if {"onnxruntime", "tensorrt"} & set(names):
-            onnx_path = checkpoint.with_suffix(".onnx")
-            if not onnx_path.is_file():
-                from ssd_rt.export.onnx import export_onnx
-                from ssd_rt.model_format import ModelInfo
-
-                onnx_path = Path(tmp) / "model.onnx"
-                precision = "fp16" if "tensorrt" in names else "fp32"
-                export_onnx(
-                    model,
-                    ModelInfo(ckpt.config, ckpt.class_names, precision),
-                    onnx_path,
-                    version=ssd_rt.__version__,
-                )
-            paths["onnxruntime"] = paths["tensorrt"] = onnx_path
+        paths = model_files(names, checkpoint, model, ckpt, Path(tmp))
 
         cfg = ckpt.config
         print(
@@ -215,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 backend = load_backend(
                     paths[name],
-                    name.removesuffix("-bf16"),
+                    name.removesuffix("-bf16").removesuffix("-int8"),
                     device,
                     threads=args.threads,
                     max_batch=max(args.batches),
@@ -231,6 +218,37 @@ def main(argv: list[str] | None = None) -> int:
                     backend.close()
         print("vs tv = median end-to-end time / torchvision ssd300_vgg16's (lower is faster)")
     return 0
+
+
+def model_files(names: list[str], checkpoint: Path, model, ckpt, tmp: Path) -> dict[str, Path]:
+    """The file each backend row runs: the checkpoint, its ONNX (beside it, or exported: FP16
+    when TensorRT is timed), and an INT8 QDQ ONNX calibrated on generated scenes."""
+    from ssd_rt.model_format import ModelInfo
+
+    paths = {"torch": checkpoint, "torch-bf16": checkpoint}
+    if set(names) - set(paths):
+        onnx_path = checkpoint.with_suffix(".onnx")
+        if not onnx_path.is_file():
+            from ssd_rt.export.onnx import export_onnx
+
+            onnx_path = tmp / "model.onnx"
+            precision = "fp16" if "tensorrt" in names else "fp32"
+            export_onnx(model, ModelInfo(ckpt.config, ckpt.class_names, precision), onnx_path,
+                        version=ssd_rt.__version__)  # fmt: skip
+        paths["onnxruntime"] = paths["openvino"] = paths["tensorrt"] = onnx_path
+    if any(name.endswith("-int8") for name in names):
+        from ssd_rt.data.spec import open_dataset
+        from ssd_rt.export.int8 import calibration_batches, quantize_onnx
+        from ssd_rt.export.onnx import export_onnx
+
+        fp32, int8 = tmp / "model_fp32.onnx", tmp / "model_int8.onnx"
+        info = ModelInfo(ckpt.config, ckpt.class_names, "fp32")
+        export_onnx(model, info, fp32, version=ssd_rt.__version__)
+        scenes = open_dataset(CALIBRATION, "train")
+        quantize_onnx(fp32, int8, calibration_batches(scenes, info, len(scenes)),
+                      version=ssd_rt.__version__)  # fmt: skip
+        paths["onnxruntime-int8"] = paths["openvino-int8"] = int8
+    return paths
 
 
 def _print_row(row: Row, baseline: Row | None) -> None:

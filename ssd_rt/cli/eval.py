@@ -41,7 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, help="report folder (default runs/eval/<model>)")
     parser.add_argument("--overwrite", action="store_true", help="replace a report in --out")
-    parser.add_argument("--backend", default="auto", help="auto, tensorrt, onnxruntime or torch")
+    parser.add_argument("--backend", default="auto",
+                        help="auto, tensorrt, onnxruntime, openvino or torch")  # fmt: skip
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--batch", type=int, default=8, help="images per inference call (8)")
     parser.add_argument("--workers", type=int, default=0, help="image decoding processes (0)")

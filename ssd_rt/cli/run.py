@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from ssd_rt.backends.base import BACKENDS
 from ssd_rt.cli.common import (
     OneLineParser,
     comma_separated,
@@ -48,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     add_weights_option(p)
     p.add_argument(
-        "--backend", default="auto", choices=("auto", "tensorrt", "onnxruntime", "torch")
+        "--backend", default="auto", choices=BACKENDS
     )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     p.add_argument("--conf", type=finite_float, default=0.4, help="score threshold (default 0.4)")

@@ -83,7 +83,8 @@ def quantize_onnx(
             quantize_static,
         )
     except ImportError:
-        raise QuantizationError("INT8 export needs the onnx extra: pip install 'ssd-rt[onnx]'")
+        raise QuantizationError("INT8 export needs the onnx extra: pip install 'ssd-rt[onnx]'"
+                                ) from None  # fmt: skip
     info = read_onnx_info(fp32_onnx)
     if info.precision != "fp32":
         raise QuantizationError(f"{fp32_onnx} is {info.precision}; INT8 starts from FP32")
@@ -109,7 +110,8 @@ def quantize_onnx(
                         weight_type=QuantType.QInt8, op_types_to_quantize=QUANTIZED_OPS,
                         nodes_to_exclude=float_nodes(model, float_parts),
                         calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})  # fmt: skip
+                        extra_options={"ActivationSymmetric": True,  # zero points 0 (TensorRT)
+                                       "WeightSymmetric": True})  # fmt: skip
         quantized = onnx.load(str(raw))
     metadata = ModelInfo(info.config, info.class_names, "int8").to_metadata(version)
     metadata[FLOAT_PARTS_KEY] = ",".join(float_parts) or "none"

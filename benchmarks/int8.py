@@ -1,0 +1,129 @@
+"""INT8 against FP32 on a full-width SSD300 with non-random scores, and end to end through ssd-rt.
+
+    .venv/bin/python benchmarks/int8.py [--checkpoint CKPT.pt | --train-steps 150]
+                                         [--eval-images 200] [--e2e-frames 150]
+
+1. A full-width model: CKPT, or one trained here for --train-steps on the generated scenes
+   (ssd-rt-train, shapes preset at width 1.0): briefly, but enough for non-random scores.
+2. Its FP32 ONNX and its INT8 QDQ ONNX (`ssd-rt-export --int8`, calibrated on the training
+   split), then on the held-out test split: VOC07 mAP@0.5 of FP32 (ONNX Runtime) and of INT8 on
+   ONNX Runtime and OpenVINO, and the share of FP32 detections above 0.3 found again within
+   2 px. Targets (issue 17): within 1 mAP point, at least 0.95 agreement; exit 1 on a miss.
+3. End to end: `ssd-rt` headless on a generated 25 fps 1280x720 file (files run as fast as they
+   can), with
+   the slim demo model and the full-width model, FP32 (ONNX Runtime) and INT8 (OpenVINO):
+   frames/s through inference, baseline the FP32 run of the same model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ssd_rt.machine import describe_cpu  # noqa: E402 (after the path insert)
+
+PY = sys.executable
+
+
+def command(*args) -> str:
+    done = subprocess.run([PY, "-m", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        sys.exit(f"int8.py: {' '.join(map(str, args[:2]))} failed: {done.stderr.strip()[-500:]}")
+    return done.stdout + done.stderr
+
+
+def train(out: Path, steps: int) -> Path:
+    command("ssd_rt.cli.train", "--preset", "shapes-demo", "--width", "1.0", "--batch", "8",
+            "--steps", steps, "--eval-every", steps, "--eval-images", "50", "--no-export",
+            "--out", out)  # fmt: skip
+    return out / "last.pt"
+
+
+def accuracy(checkpoint: Path, tmp: Path, eval_images: int) -> bool:
+    import torch
+
+    from ssd_rt.backends import load_backend
+    from ssd_rt.data.spec import open_dataset
+    from ssd_rt.evaluation.agreement import detection_agreement
+    from ssd_rt.evaluation.evaluate import predict, score
+    from ssd_rt.priors import default_boxes
+
+    fp32, int8 = tmp / "full.onnx", tmp / "full_int8.onnx"
+    command("ssd_rt.cli.export", checkpoint, "--onnx", fp32)
+    command("ssd_rt.cli.export", checkpoint, "--onnx", int8, "--int8", "--calib-data",
+            "synthetic:300")  # fmt: skip
+    held_out = open_dataset(f"synthetic:{eval_images}", "test")
+
+    def run(path: Path, backend: str):
+        model = load_backend(path, backend, "cpu")
+        config = model.info.config
+        found = predict(model.infer, held_out, priors_cxcywh=default_boxes(config.priors),
+                        normalization=config.normalization, device=torch.device("cpu"))  # fmt: skip
+        return found, score(found, model.info.class_names, metrics=("voc07",)).voc["voc07"]
+
+    reference, base = run(fp32, "onnxruntime")
+    print(f"full-width FP32 (onnxruntime): VOC07 mAP@0.5 {base.mean_ap:.4f} on {eval_images} "
+          f"held-out images")  # fmt: skip
+    ok = True
+    for backend in ("onnxruntime", "openvino"):
+        found, result = run(int8, backend)
+        agreement = detection_agreement(reference.detections, found.detections,
+                                        reference.sizes_hw)  # fmt: skip
+        delta = (result.mean_ap - base.mean_ap) * 100
+        met = abs(delta) <= 1.0 and agreement >= 0.95
+        ok &= met
+        print(f"full-width INT8 ({backend}): mAP {result.mean_ap:.4f} ({delta:+.2f} points), "
+              f"{agreement:.3f} of FP32 boxes above 0.3 within 2 px "
+              f"({'met' if met else 'NOT met'}: within 1 point, >= 0.95)")  # fmt: skip
+    return ok
+
+
+def end_to_end(models: dict[str, Path], tmp: Path, frames: int) -> None:
+    from ssd_rt.data.synthetic import write_video
+
+    video = write_video(tmp / "p720.mp4", frames, height=720, width=1280, fps=25.0)
+    print(f"ssd-rt --source {frames}-frame 1280x720 file (as fast as it can), headless:")
+    for name, (fp32, int8) in models.items():
+        rates = {}
+        for label, path, backend in (("fp32 onnxruntime", fp32, "onnxruntime"),
+                                     ("int8 openvino", int8, "openvino")):  # fmt: skip
+            out = command("ssd_rt.cli.run", "--source", video, "--model", path, "--backend",
+                          backend, "--headless")  # fmt: skip
+            rates[label] = float(re.search(r"([\d.]+) frames/s through inference", out)[1])
+        base = rates["fp32 onnxruntime"]
+        print("  " + name + ": " + ", ".join(f"{k} {v:.1f} frames/s ({v / base:.2f}x)"
+                                             for k, v in rates.items()))  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, help="a full-width checkpoint to use")
+    parser.add_argument("--train-steps", type=int, default=150)
+    parser.add_argument("--eval-images", type=int, default=200)
+    parser.add_argument("--e2e-frames", type=int, default=150)
+    args = parser.parse_args()
+    print(describe_cpu())
+    with tempfile.TemporaryDirectory(prefix="ssd-rt-int8-") as name:
+        tmp = Path(name)
+        checkpoint = args.checkpoint or train(tmp / "run", args.train_steps)
+        ok = accuracy(checkpoint, tmp, args.eval_images)
+        from ssd_rt.model_search import DEMO_MODEL
+
+        demo_int8 = tmp / "demo_int8.onnx"
+        command("ssd_rt.cli.export", "demo", "--onnx", demo_int8, "--int8", "--calib-data",
+                "synthetic:300")  # fmt: skip
+        end_to_end({"slim demo model": (DEMO_MODEL, demo_int8),
+                    "full-width model": (tmp / "full.onnx", tmp / "full_int8.onnx")},
+                   tmp, args.e2e_frames)  # fmt: skip
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

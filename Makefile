@@ -11,7 +11,12 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,onnx,gui,coco,openvino]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,onnx,gui,coco,openvino,triton]"
+	# The Triton server the tests serve models from: nvidia-pytriton's wheel ships tritonserver
+	# with the Python backend. Its declared dependencies (numpy<2) are not installed: the server
+	# binary needs none, and its Python stub gets numpy 1.26 alone in .venv/triton-stub.
+	$(PY) -m pip install --quiet --no-deps -c constraints.txt nvidia-pytriton
+	$(PY) -m pip install --quiet --no-deps --target $(VENV)/triton-stub numpy==1.26.4
 	# Fail set-up early if torch and torchvision are not a working pair.
 	$(PY) -c "import torch, torchvision.ops as o; o.nms(torch.zeros(1, 4), torch.zeros(1), 0.5)"
 	touch $(STAMP)

@@ -1,6 +1,6 @@
 """INT8 against FP32 on a full-width SSD300 with non-random scores, and end to end through ssd-rt.
 
-    .venv/bin/python benchmarks/int8.py [--checkpoint CKPT.pt | --train-steps 150]
+    .venv/bin/python benchmarks/int8.py [--checkpoint CKPT.pt | --train-steps 150 [--amp bf16]]
                                          [--eval-images 200] [--e2e-frames 150]
 
 1. A full-width model: CKPT, or one trained here for --train-steps on the generated scenes
@@ -39,10 +39,11 @@ def command(*args) -> str:
     return done.stdout + done.stderr
 
 
-def train(out: Path, steps: int) -> Path:
+def train(out: Path, steps: int, amp: str) -> Path:
+    """No warm-up: a short run would spend it all at a learning rate near 0."""
     command("ssd_rt.cli.train", "--preset", "shapes-demo", "--width", "1.0", "--batch", "8",
-            "--steps", steps, "--eval-every", steps, "--eval-images", "50", "--no-export",
-            "--out", out)  # fmt: skip
+            "--steps", steps, "--warmup", "0", "--amp", amp, "--eval-every", steps,
+            "--eval-images", "50", "--no-export", "--out", out)  # fmt: skip
     return out / "last.pt"
 
 
@@ -106,13 +107,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, help="a full-width checkpoint to use")
     parser.add_argument("--train-steps", type=int, default=150)
+    parser.add_argument("--amp", default="auto", help="ssd-rt-train --amp (bf16 where native)")
     parser.add_argument("--eval-images", type=int, default=200)
     parser.add_argument("--e2e-frames", type=int, default=150)
     args = parser.parse_args()
     print(describe_cpu())
     with tempfile.TemporaryDirectory(prefix="ssd-rt-int8-") as name:
         tmp = Path(name)
-        checkpoint = args.checkpoint or train(tmp / "run", args.train_steps)
+        checkpoint = args.checkpoint or train(tmp / "run", args.train_steps, args.amp)
         ok = accuracy(checkpoint, tmp, args.eval_images)
         from ssd_rt.model_search import DEMO_MODEL
 

@@ -25,7 +25,7 @@ from ssd_rt.model_format import (
 
 log = logging.getLogger("ssd_rt")
 
-BACKENDS = ("auto", "tensorrt", "onnxruntime", "openvino", "torch")
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "openvino", "torch", "triton")
 
 
 class BackendUnavailable(SSDRTError):
@@ -111,6 +111,14 @@ def load_backend(
     files of the same name, and logs one line saying what runs and why. `precision` applies to
     the torch backend (fp32, fp16 on CUDA, bf16); exported models carry their own.
     """
+    from ssd_rt.triton.url import is_triton_url, parse_triton_url
+
+    if is_triton_url(path):  # a model on a Triton server: pre- and post-processing stay here
+        if backend not in ("auto", "triton"):
+            raise ConfigError(f"a triton:// model runs on its server, not --backend {backend}")
+        from ssd_rt.backends.triton import TritonBackend
+
+        return TritonBackend(parse_triton_url(path))
     path = Path(path)
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

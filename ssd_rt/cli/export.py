@@ -2,10 +2,13 @@
 
     ssd-rt-export CHECKPOINT --onnx OUT.onnx [--engine OUT.engine] [--fp16] [--max-batch N]
     ssd-rt-export CHECKPOINT --onnx OUT_int8.onnx --int8 --calib-data SPEC [--calib-images N]
+    ssd-rt-export MODEL --triton-repo DIR [--name NAME] [--max-batch N] [--instances K]
+                  [--platform onnxruntime|tensorrt|python]
 
 --int8 writes an INT8 QDQ ONNX (post-training static quantization, calibrated on the first N
 images of the training split of any --data spec), which ONNX Runtime, OpenVINO and TensorRT
-(--engine: an explicitly quantized INT8 engine) all run.
+(--engine: an explicitly quantized INT8 engine) all run. --triton-repo writes DIR/NAME for
+Triton Inference Server (ssd_rt/triton/repository.py); clients use --model triton://HOST/NAME.
 
 Existing outputs are never replaced unless --overwrite is given; everything that can be checked
 (the checkpoint, TensorRT and a GPU for --engine, the numbers) is checked before anything is
@@ -34,7 +37,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "with --int8 also an FP32 .onnx"
     )
     add_weights_option(parser)
-    parser.add_argument("--onnx", type=Path, required=True, help="ONNX file to write")
+    parser.add_argument("--onnx", type=Path, help="ONNX file to write")
+    parser.add_argument("--triton-repo", type=Path,
+                        help="write a Triton model repository entry DIR/NAME instead")  # fmt: skip
+    parser.add_argument("--name", default="ssd", help="the model's name in --triton-repo (ssd)")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="Triton instances of the model (1)")  # fmt: skip
+    parser.add_argument("--platform", default="onnxruntime",
+                        help="Triton platform: onnxruntime, tensorrt or python (onnxruntime)")
     parser.add_argument(
         "--engine", type=Path, help="TensorRT engine to build (needs TensorRT + GPU)"
     )
@@ -55,6 +65,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.triton_repo is not None:
+        return export_triton(args)
+    if args.onnx is None:
+        raise ConfigError("--onnx OUT.onnx (or --triton-repo DIR) is required")
     if args.max_batch < 1:
         raise ConfigError(f"--max-batch must be a positive integer, got {args.max_batch}")
     if args.opt_batch is not None and not 1 <= args.opt_batch <= args.max_batch:
@@ -101,6 +115,41 @@ def main(argv: list[str] | None = None) -> int:
         engine, sidecar = build_engine_files(args.onnx, args.engine, options,
                                              fp16=args.fp16)  # fmt: skip
         print(f"wrote {engine} and {sidecar.name} (batch 1..{args.max_batch})")
+    return 0
+
+
+def export_triton(args: argparse.Namespace) -> int:
+    """MODEL (a checkpoint, an ONNX file of any precision, demo or coco) as repo/NAME."""
+    import ssd_rt
+    from ssd_rt.model_format import model_kind
+    from ssd_rt.pretrained import resolve_model
+    from ssd_rt.triton.repository import RepositoryOptions, write_repository
+
+    if args.onnx is not None or args.engine is not None or args.int8:
+        raise ConfigError("--triton-repo takes a model as it is: export --onnx/--int8 first, "
+                          "then pass that .onnx as MODEL")  # fmt: skip
+    options = RepositoryOptions(args.name, args.platform, args.max_batch, args.instances)
+    options.check()
+    source = Path(resolve_model(args.checkpoint, args.weights, "run"))
+    if model_kind(source) not in ("onnx", "checkpoint"):
+        raise ConfigError(f"--triton-repo takes a checkpoint or an .onnx file, not {source.name}")
+    if model_kind(source) == "checkpoint":
+        from ssd_rt.export.bundle import write_onnx
+
+        model, checkpoint = load_model(source)
+        fp32 = args.triton_repo / f".{args.name}.fp32.onnx"
+        args.triton_repo.mkdir(parents=True, exist_ok=True)
+        try:
+            write_onnx(model, checkpoint, fp32, "fp32")
+            entry = write_repository(fp32, args.triton_repo, options,
+                                     version=ssd_rt.__version__, overwrite=args.overwrite)
+        finally:
+            fp32.unlink(missing_ok=True)
+    else:
+        entry = write_repository(source, args.triton_repo, options, version=ssd_rt.__version__,
+                                 overwrite=args.overwrite)  # fmt: skip
+    print(f"wrote {entry} ({args.platform}, max batch {args.max_batch}, {args.instances} "
+          f"instance{'s' if args.instances > 1 else ''})")  # fmt: skip
     return 0
 
 

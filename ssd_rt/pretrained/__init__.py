@@ -25,6 +25,15 @@ def add_weights_option(parser: argparse.ArgumentParser) -> None:
 def resolve_model(text: str | Path, weights: Path | None = None, want: str = "run") -> Path:
     """--model TEXT -> a model file. want="run": a file a backend runs (ONNX where the onnx
     extra exists, else the checkpoint); want="checkpoint": the .pt (export, fine-tuning)."""
+    from ssd_rt.triton.url import is_triton_url
+
+    if is_triton_url(text):
+        if weights is not None or want == "checkpoint":
+            from ssd_rt.errors import ConfigError
+
+            raise ConfigError("a triton:// model is served, not a file: it cannot be exported "
+                              "or converted here")  # fmt: skip
+        return str(text)  # kept a string: pathlib would collapse its "//"
     if str(text) != "coco" and weights is not None:
         from ssd_rt.errors import ConfigError
 

@@ -175,3 +175,24 @@ def test_four_clients_batch_together_and_survive_a_server_restart(server, tmp_pa
     # executions of more than 2 are requests of several clients merged by dynamic batching.
     sizes = {int(b["batch_size"]) for b in statistics(server, "ssd").get("batch_stats", [])}
     assert max(sizes) > 2, sizes
+
+
+@needs_server
+def test_eval_and_bench_take_a_triton_model(server, tmp_path, capsys):
+    from ssd_rt.cli.bench import main as bench_main
+    from ssd_rt.cli.eval import main as eval_main
+
+    reports = {}
+    for name, model in (("local", "demo"), ("served", server.url("ssd"))):
+        args = ["--model", model, "--data", "synthetic:16", "--metrics", "voc07",
+                "--out", str(tmp_path / name)]  # fmt: skip
+        assert run_command("ssd-rt-eval", eval_main, args) == 0
+        reports[name] = json.loads((tmp_path / name / "report.json").read_text())
+    assert reports["served"]["metrics"] == reports["local"]["metrics"]  # the same detections
+    assert reports["served"]["model"] == server.url("ssd")
+    args = ["--backends", "onnxruntime,triton", "--triton", server.url("ssd"), "--width",
+            "0.125", "--batches", "2", "--runs", "2", "--warmup", "1", "--no-baseline"]  # fmt: skip
+    assert run_command("ssd-rt-bench", bench_main, args) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "triton grpc" in line)
+    median_ms = float(row.split()[-4])
+    assert median_ms > 0 and median_ms == median_ms  # a real, finite time

@@ -1,6 +1,7 @@
 """`ssd-rt-bench`: per-backend latency and throughput against torchvision's SSD300 in one run.
 
     ssd-rt-bench --backends torch,onnxruntime[,tensorrt] [--model CKPT.pt] [--batches 1 8]
+    ssd-rt-bench --backends onnxruntime,triton --model CKPT.pt --triton triton://HOST:PORT/NAME
 
 For each backend and batch: preprocess (a 1280x720 BGR frame per image), infer and postprocess
 medians, end-to-end latency (median, p90) over warm runs, and images/s. The baseline is
@@ -36,7 +37,7 @@ from ssd_rt.pretrained import add_weights_option
 from ssd_rt.priors import default_boxes
 
 BACKEND_NAMES = ("torch", "torch-bf16", "onnxruntime", "onnxruntime-int8", "openvino",
-                 "openvino-int8", "tensorrt")  # fmt: skip
+                 "openvino-int8", "tensorrt", "triton")  # fmt: skip
 CALIBRATION = "synthetic:64"  # INT8 rows without --model: calibrated on generated scenes
 
 
@@ -137,6 +138,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--width", type=finite_float, default=1.0, help="width of the random model (1.0)"
     )
+    parser.add_argument("--triton", help="the triton row's model: triton://HOST:PORT/NAME (serve "
+                        "the same model as --model to compare like for like)")  # fmt: skip
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--runs", type=int, default=10, help="timed runs per batch (10)")
     parser.add_argument("--warmup", type=int, default=2)
@@ -152,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in BACKEND_NAMES]
     if unknown or not names:
         raise ConfigError(f"unknown backend(s) {unknown}; choose from {', '.join(BACKEND_NAMES)}")
+    if ("triton" in names) != (args.triton is not None):
+        raise ConfigError("the triton row and --triton triton://HOST:PORT/NAME go together")
     if any(b < 1 for b in args.batches) or args.runs < 1 or args.warmup < 0:
         raise ConfigError("--batches and --runs must be positive integers, --warmup >= 0")
     device = resolve_device(args.device)
@@ -174,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             save_checkpoint(checkpoint, SSD300(config), config, classes)
         model, ckpt = load_model(checkpoint)
         paths = model_files(names, checkpoint, model, ckpt, Path(tmp))
+        paths["triton"] = args.triton
 
         cfg = ckpt.config
         print(
@@ -226,7 +232,7 @@ def model_files(names: list[str], checkpoint: Path, model, ckpt, tmp: Path) -> d
     from ssd_rt.model_format import ModelInfo
 
     paths = {"torch": checkpoint, "torch-bf16": checkpoint}
-    if set(names) - set(paths):
+    if set(names) - set(paths) - {"triton"}:
         onnx_path = checkpoint.with_suffix(".onnx")
         if not onnx_path.is_file():
             from ssd_rt.export.onnx import export_onnx

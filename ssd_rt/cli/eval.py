@@ -20,6 +20,7 @@ from ssd_rt.cli.common import OneLineParser, comma_separated, command_entry, fin
 from ssd_rt.errors import ConfigError
 from ssd_rt.files import require_writable_folder
 from ssd_rt.pretrained import add_weights_option
+from ssd_rt.redact import mask_credentials
 
 log = logging.getLogger("ssd_rt")
 
@@ -167,7 +168,7 @@ def _write_report(out: Path, args, spec, backend: str, images: int, result) -> N
 
     (out / "pr").mkdir(parents=True, exist_ok=True)
     report = {
-        "model": str(args.model),
+        "model": mask_credentials(str(args.model)),  # a triton:// URL may hold a password
         "backend": backend,
         "data": str(spec),
         "split": args.split,

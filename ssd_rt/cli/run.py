@@ -31,6 +31,7 @@ from ssd_rt.cli.signals import StopSignals
 from ssd_rt.errors import ConfigError, error_line
 from ssd_rt.files import check_not_input, check_output_path
 from ssd_rt.pretrained import add_weights_option
+from ssd_rt.redact import mask_credentials
 
 STATUS_EVERY_S = 2.0  # headless live status line
 
@@ -146,7 +147,7 @@ def _main(args: argparse.Namespace, stop: StopSignals) -> int:
     try:
         session.load_model_now(model, args.backend)
         detector = session.detector
-        print(f"model {model} on {detector.backend.describe()}; classes: "
+        print(f"model {mask_credentials(str(model))} on {detector.backend.describe()}; classes: "
               f"{', '.join(detector.class_names)}", file=sys.stderr)  # fmt: skip
         session.open_now(args.source)
         return _run(args, session, viewer_class, stop)

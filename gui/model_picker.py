@@ -32,10 +32,13 @@ class ModelPicker(QComboBox):
             self.addItem("coco (torchvision COCO SSD300)", "coco")
         self.addItem("Other model…", None)
 
-    def show_loaded(self, path: Path) -> None:
-        """Select the loaded model, adding it first when the list does not have it."""
+    def show_loaded(self, path: Path | str) -> None:
+        """Select the loaded model, adding it first when the list does not have it (a served
+        triton:// model is shown by its URL, masked)."""
+        from ssd_rt.triton.url import model_label
+
         index = self.findData(str(path))
         if index < 0:
-            self.insertItem(0, path.name, str(path))
+            self.insertItem(0, model_label(path), str(path))
             index = 0
         self.setCurrentIndex(index)

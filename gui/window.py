@@ -42,6 +42,7 @@ from gui.transport import Transport
 from gui.video_view import VideoView, annotated_image
 from ssd_rt.backends.base import BACKENDS
 from ssd_rt.errors import ConfigError
+from ssd_rt.triton.url import model_label
 from ssd_rt.video import events
 from ssd_rt.video.session import RunSession, SessionOptions
 from ssd_rt.video.stats import stats_lines
@@ -174,7 +175,7 @@ class MainWindow(QMainWindow):
         self.chart.clear()
         self.view.class_names = detector.class_names
         self.controls.set_class_names(detector.class_names)
-        self.run_label.setText(f"{path.name} | {detector.backend.describe()}")
+        self.run_label.setText(f"{model_label(path)} | {detector.backend.describe()}")
         self.model_box.show_loaded(path)
 
     # -- sources --

@@ -196,3 +196,23 @@ def test_eval_and_bench_take_a_triton_model(server, tmp_path, capsys):
     row = next(line for line in capsys.readouterr().out.splitlines() if "triton grpc" in line)
     median_ms = float(row.split()[-4])
     assert median_ms > 0 and median_ms == median_ms  # a real, finite time
+
+
+@needs_server
+@pytest.mark.gui
+def test_the_player_plays_a_video_with_a_triton_model(server, qtbot, tmp_path):
+    pytest.importorskip("PyQt6.QtWidgets", reason="needs PyQt6 (pip install 'ssd-rt[gui]')")
+    from PyQt6.QtCore import QSettings
+
+    from gui.window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, model=server.url("ssd"))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.session.detector is not None, timeout=30_000)
+    assert window.model_box.currentText() == server.url("ssd")
+    window.session.open(str(write_video(tmp_path / "clip.mp4", 20, height=180, width=320)))
+    qtbot.waitUntil(lambda: window.session.shown >= 3, timeout=30_000)
+    assert window.session.detector.backend.describe().startswith("triton grpc")
+    window.close()

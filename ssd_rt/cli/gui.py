@@ -29,7 +29,8 @@ class MissingPart(SSDRTError):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = OneLineParser(prog="ssd-rt-gui", description=__doc__.splitlines()[0])
     p.add_argument("source", nargs="?", help="video file (or camera index, stream URL, demo)")
-    p.add_argument("--model", help="engine, ONNX or checkpoint, or coco (default: engines/)")
+    p.add_argument("--model", help="engine, ONNX or checkpoint, coco, or triton://HOST:PORT/NAME "
+                   "(default: engines/)")  # fmt: skip
     p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     return p.parse_args(argv)
@@ -53,9 +54,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace, stop: StopSignals) -> int:
     from ssd_rt.pretrained import MODEL_NAMES
+    from ssd_rt.triton.url import is_triton_url
 
     model = Path(args.model) if args.model is not None else None
-    if model is not None and args.model not in MODEL_NAMES and not model.exists():
+    if is_triton_url(args.model or ""):
+        model = args.model  # served: a string (pathlib would collapse its "//")
+    elif model is not None and args.model not in MODEL_NAMES and not model.exists():
         raise ConfigError(f"model not found: {args.model}")
     try:
         from PyQt6.QtCore import QSettings

@@ -59,3 +59,11 @@ def parse_triton_url(text: object) -> TritonURL:
     except ValueError:
         raise ConfigError(f"bad port in {mask_credentials(text)}") from None
     return TritonURL(PROTOCOLS[scheme], parts.hostname, port, name, text)
+
+
+def model_label(model: object) -> str:
+    """How a model is named to the user: a file by its name, a served model by its URL
+    (masked)."""
+    from pathlib import Path
+
+    return str(parse_triton_url(model)) if is_triton_url(model) else Path(str(model)).name

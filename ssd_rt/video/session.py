@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ssd_rt.errors import ConfigError
 from ssd_rt.redact import mask_credentials
+from ssd_rt.triton.url import model_label
 from ssd_rt.video.events import (
     Busy,
     Event,
@@ -125,7 +126,7 @@ class RunSession:
     def load_model(self, path: Path | str | None, backend: str = "auto") -> None:
         """Load (or build) the model in the background; a running source restarts with it."""
         token = self._token("model")
-        shown = Path(path).name if path is not None else "the default model"
+        shown = model_label(path) if path is not None else "the default model"
         self.listener(Busy(f"loading {shown} ({backend}; building a TensorRT engine can take "
                            "minutes)…"))  # fmt: skip
 
@@ -348,7 +349,8 @@ class RunSession:
 
     def input_files(self) -> list[Path]:
         """The files the run reads (the video; the model): outputs must not replace them."""
-        files = [Path(self.model_path)] if self.model_path is not None else []
+        files = [Path(self.model_path)] if self.model_path is not None and Path(
+            str(self.model_path)).is_file() else []  # fmt: skip
         if self.source_text is not None and Path(self.source_text).is_file():
             files.append(Path(self.source_text))
         return files
@@ -362,7 +364,7 @@ class RunSession:
         names = self.detector.class_names
         if name == "recording":
             source = self.source  # its name has no credentials (readers mask them)
-            model = self.model_path.name if self.model_path is not None else "ssd-rt"
+            model = model_label(self.model_path) if self.model_path is not None else "ssd-rt"
             tags = {"title": f"ssd-rt: {source.name if source is not None else 'video'}",
                     "comment": f"detections by {model}"}  # fmt: skip
             return VideoRecorder(path, source.fps if source is not None else None, names,

@@ -110,6 +110,7 @@ def test_detections_through_triton_equal_local_onnxruntime(server):
     frames = [random_scene(i, 360, 640) for i in range(5)]
     for url in (server.url("ssd"), server.url("ssd", "http")):
         remote = Detector(load_backend(url), conf=0.05)
+        assert load_backend(url).client is remote.backend.client  # one client per server
         local = Detector(load_backend(DEMO_MODEL, "onnxruntime", "cpu"), conf=0.05)
         assert remote.class_names == local.class_names
         found = [remote.detect(frames)[0], local.detect(frames)[0]]

@@ -217,3 +217,20 @@ def test_the_player_plays_a_video_with_a_triton_model(server, qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.session.shown >= 3, timeout=30_000)
     assert window.session.detector.backend.describe().startswith("triton grpc")
     window.close()
+
+
+def test_triton_urls_and_backend_choices():
+    from ssd_rt.errors import ConfigError
+    from ssd_rt.triton.url import model_label, parse_triton_url
+
+    url = parse_triton_url("triton://alice:secret@10.0.0.5/ssd")
+    assert (url.protocol, url.address, url.name) == ("grpc", "10.0.0.5:8001", "ssd")
+    assert str(url) == "triton://alice:***@10.0.0.5/ssd" and "secret" not in model_label(url.text)
+    assert parse_triton_url(Path("triton+http://h:9000/m")).address == "h:9000"  # via pathlib
+    for bad in ("triton://host", "triton://host:x/m", "triton://host/a/b"):
+        with pytest.raises(ConfigError, match="Triton model URL|bad port"):
+            parse_triton_url(bad)
+    with pytest.raises(ConfigError, match="runs on its server, not --backend onnxruntime"):
+        load_backend("triton://127.0.0.1:1/ssd", "onnxruntime")
+    with pytest.raises(ConfigError, match="--backend triton runs served models"):
+        load_backend(DEMO_MODEL, "triton")

@@ -122,6 +122,8 @@ def load_backend(
     path = Path(path)
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "triton":
+        raise ConfigError("--backend triton runs served models: --model triton://HOST:PORT/NAME")
     if not path.exists():
         raise WeightsError(f"model not found: {path}")
     if path.is_dir():

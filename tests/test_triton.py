@@ -228,7 +228,7 @@ def test_triton_urls_and_backend_choices():
     assert str(url) == "triton://alice:***@10.0.0.5/ssd" and "secret" not in model_label(url.text)
     assert parse_triton_url(Path("triton+http://h:9000/m")).address == "h:9000"  # via pathlib
     for bad in ("triton://host", "triton://host:x/m", "triton://host/a/b"):
-        with pytest.raises(ConfigError, match="Triton model URL|bad port"):
+        with pytest.raises(ConfigError, match=r"Triton model URL|bad port"):
             parse_triton_url(bad)
     with pytest.raises(ConfigError, match="runs on its server, not --backend onnxruntime"):
         load_backend("triton://127.0.0.1:1/ssd", "onnxruntime")

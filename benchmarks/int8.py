@@ -52,7 +52,7 @@ def accuracy(checkpoint: Path, tmp: Path, eval_images: int) -> bool:
 
     from ssd_rt.backends import load_backend
     from ssd_rt.data.spec import open_dataset
-    from ssd_rt.evaluation.agreement import detection_agreement
+    from ssd_rt.evaluation.agreement import detection_agreement, reference_count
     from ssd_rt.evaluation.evaluate import predict, score
     from ssd_rt.priors import default_boxes
 
@@ -70,19 +70,26 @@ def accuracy(checkpoint: Path, tmp: Path, eval_images: int) -> bool:
         return found, score(found, model.info.class_names, metrics=("voc07",)).voc["voc07"]
 
     reference, base = run(fp32, "onnxruntime")
+    boxes = reference_count(reference.detections)
     print(f"full-width FP32 (onnxruntime): VOC07 mAP@0.5 {base.mean_ap:.4f} on {eval_images} "
-          f"held-out images")  # fmt: skip
-    ok = True
+          f"held-out images, {boxes} boxes above 0.3")  # fmt: skip
+    ok = boxes >= 50  # fewer: the model is not trained enough for the agreement to mean much
+    if not ok:
+        print("  too few FP32 boxes above 0.3 for a meaningful agreement: train longer")
     for backend in ("onnxruntime", "openvino"):
         found, result = run(int8, backend)
         agreement = detection_agreement(reference.detections, found.detections,
                                         reference.sizes_hw)  # fmt: skip
+        low = detection_agreement(reference.detections, found.detections, reference.sizes_hw,
+                                  min_score=0.1)  # fmt: skip
         delta = (result.mean_ap - base.mean_ap) * 100
-        met = abs(delta) <= 1.0 and agreement >= 0.95
-        ok &= met
+        met = ok and abs(delta) <= 1.0 and agreement >= 0.95
         print(f"full-width INT8 ({backend}): mAP {result.mean_ap:.4f} ({delta:+.2f} points), "
               f"{agreement:.3f} of FP32 boxes above 0.3 within 2 px "
-              f"({'met' if met else 'NOT met'}: within 1 point, >= 0.95)")  # fmt: skip
+              f"({'met' if met else 'NOT met'}: within 1 point, >= 0.95); "
+              f"{low:.3f} of the {reference_count(reference.detections, 0.1)} above 0.1 "
+              f"(information)")  # fmt: skip
+        ok &= met
     return ok
 
 
@@ -109,13 +116,15 @@ def main() -> int:
     parser.add_argument("--train-steps", type=int, default=150)
     parser.add_argument("--amp", default="auto", help="ssd-rt-train --amp (bf16 where native)")
     parser.add_argument("--eval-images", type=int, default=200)
-    parser.add_argument("--e2e-frames", type=int, default=150)
+    parser.add_argument("--e2e-frames", type=int, default=150, help="0: no end-to-end runs")
     args = parser.parse_args()
     print(describe_cpu())
     with tempfile.TemporaryDirectory(prefix="ssd-rt-int8-") as name:
         tmp = Path(name)
         checkpoint = args.checkpoint or train(tmp / "run", args.train_steps, args.amp)
         ok = accuracy(checkpoint, tmp, args.eval_images)
+        if args.e2e_frames == 0:
+            return 0 if ok else 1
         from ssd_rt.model_search import DEMO_MODEL
 
         demo_int8 = tmp / "demo_int8.onnx"

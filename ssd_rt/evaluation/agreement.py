@@ -19,6 +19,11 @@ import torch
 from ssd_rt.detections import Detections
 
 
+def reference_count(reference: Sequence[Detections], min_score: float = 0.3) -> int:
+    """How many reference detections the agreement is computed over (0: it says nothing)."""
+    return sum(int((d.scores >= min_score).sum()) for d in reference)
+
+
 def detection_agreement(
     reference: Sequence[Detections],
     candidate: Sequence[Detections],

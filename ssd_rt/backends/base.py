@@ -189,8 +189,7 @@ def _open_onnx_on_cpu(path: Path, device: torch.device, threads: int | None) -> 
 
     devices = openvino_devices()
     cpu = device.type == "cpu"
-    prefer_openvino = cpu and ("GPU" in devices or
-                               (devices and read_onnx_info(path).precision == "int8"))  # fmt: skip
+    prefer_openvino = cpu and ("GPU" in devices or (devices and _is_int8(path)))
     first, second = ((_open_openvino_auto, _open_onnxruntime) if prefer_openvino
                      else (_open_onnxruntime, _open_openvino_auto))  # fmt: skip
     try:
@@ -201,6 +200,14 @@ def _open_onnx_on_cpu(path: Path, device: torch.device, threads: int | None) -> 
         log.warning("%s; trying %s", err, "OpenVINO" if prefer_openvino is False
                     else "ONNX Runtime")  # fmt: skip
         return second(path, device, threads)
+
+
+def _is_int8(path: Path) -> bool:
+    """An INT8 QDQ model; a file that cannot be read is left to the backend to report."""
+    try:
+        return read_onnx_info(path).precision == "int8"
+    except SSDRTError:
+        return False
 
 
 def _openvino_target(device: str) -> str:

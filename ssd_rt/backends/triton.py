@@ -16,6 +16,7 @@ is all a client needs. Needs the `triton` extra (tritonclient).
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import threading
@@ -62,6 +63,19 @@ def shared_client(url: TritonURL, timeout_s: float = TIMEOUT_S):
                     url.address, connection_timeout=timeout_s, network_timeout=timeout_s,
                     concurrency=8)  # fmt: skip
         return _clients[key]
+
+
+@atexit.register
+def _close_clients() -> None:
+    """Close the shared clients before the interpreter tears down: a gRPC client left to its
+    __del__ at exit prints an ignored exception (grpc's modules are gone by then)."""
+    with _clients_lock:
+        for client in _clients.values():
+            try:
+                client.close()
+            except Exception:  # closing at exit: nothing left to tell the user
+                pass
+        _clients.clear()
 
 
 def _is_unreachable(err: BaseException) -> bool:

@@ -295,8 +295,8 @@ def test_ddp_resume_after_sigkill_reproduces_the_uninterrupted_run(tmp_path):
     resumed with two processes give the uninterrupted two-process run's losses at every step
     and its weights: the sampler's shards, the step counter and the optimizer state all come
     back from last.pt, which rank 0 alone writes."""
-    steps = 10
-    # 40 images: 10 steps an epoch, so the kill always lands mid-epoch (a position to restore)
+    steps = 8
+    # 40 images: 10 steps an epoch, so the kill (steps 3-7) lands mid-epoch: a position to restore
     args = [*TINY, "--data", "synthetic:40", "--save-every", "1", "--eval-every", "100",
             "--deterministic"]  # fmt: skip
     reference = _ddp([*args, "--steps", steps, "--out", tmp_path / "reference"], processes=2)

@@ -188,18 +188,25 @@ def _open_onnx_on_cpu(path: Path, device: torch.device, threads: int | None) -> 
     installed."""
     from ssd_rt.backends.openvino import openvino_devices
 
-    devices = openvino_devices()
+    devices = openvino_devices()  # one OpenVINO Core query per load, not one per helper
+    target = "GPU" if "GPU" in devices else "CPU"
     cpu = device.type == "cpu"
     prefer_openvino = cpu and ("GPU" in devices or (bool(devices) and _is_int8(path)))
-    first, second = ((_open_openvino_auto, _open_onnxruntime) if prefer_openvino
-                     else (_open_onnxruntime, _open_openvino_auto))  # fmt: skip
+
+    def openvino() -> Backend:
+        return _open_openvino(path, target, threads)
+
+    def onnxruntime() -> Backend:
+        return _open_onnxruntime(path, device, threads)
+
+    first, second = (openvino, onnxruntime) if prefer_openvino else (onnxruntime, openvino)
     try:
-        return first(path, device, threads)
+        return first()
     except BackendUnavailable as err:
         if not cpu:
             raise
         log.warning("%s; trying %s", err, "ONNX Runtime" if prefer_openvino else "OpenVINO")
-        return second(path, device, threads)
+        return second()
 
 
 def _is_int8(path: Path) -> bool:
@@ -229,9 +236,6 @@ def _open_openvino(path: Path, target: str, threads: int | None) -> Backend:
 
     return OpenVinoBackend(path, target=target, threads=threads)
 
-
-def _open_openvino_auto(path: Path, device: torch.device, threads: int | None) -> Backend:
-    return _open_openvino(path, _openvino_target("auto"), threads)
 
 
 def _open_torch(path: Path, device: torch.device, precision: str | None = None) -> Backend:

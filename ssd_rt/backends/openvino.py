@@ -19,8 +19,6 @@ from ssd_rt.backends.base import Backend, BackendUnavailable
 from ssd_rt.errors import ConfigError, WeightsError
 from ssd_rt.model_format import INPUT_NAME, OUTPUT_NAMES, read_onnx_info
 
-DEVICES = ("auto", "CPU", "GPU")
-
 
 def openvino_devices() -> list[str]:
     """OpenVINO's devices here ("CPU", "GPU", "GPU.1", ...); [] without the package."""

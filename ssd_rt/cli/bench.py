@@ -246,10 +246,13 @@ def model_files(names: list[str], checkpoint: Path, model, ckpt, tmp: Path) -> d
         from ssd_rt.data.spec import open_dataset
         from ssd_rt.export.int8 import calibration_batches, quantize_onnx
         from ssd_rt.export.onnx import export_onnx
+        from ssd_rt.model_format import read_onnx_info
 
-        fp32, int8 = tmp / "model_fp32.onnx", tmp / "model_int8.onnx"
+        fp32, int8 = paths.get("onnxruntime"), tmp / "model_int8.onnx"
         info = ModelInfo(ckpt.config, ckpt.class_names, "fp32")
-        export_onnx(model, info, fp32, version=ssd_rt.__version__)
+        if fp32 is None or read_onnx_info(fp32).precision != "fp32":  # else the one just written
+            fp32 = tmp / "model_fp32.onnx"
+            export_onnx(model, info, fp32, version=ssd_rt.__version__)
         scenes = open_dataset(CALIBRATION, "train")
         quantize_onnx(fp32, int8, calibration_batches(scenes, info, len(scenes)),
                       version=ssd_rt.__version__)  # fmt: skip

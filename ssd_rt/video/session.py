@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ssd_rt.errors import ConfigError
 from ssd_rt.redact import mask_credentials
-from ssd_rt.triton.url import model_label
+from ssd_rt.triton.url import is_triton_url, model_label
 from ssd_rt.video.events import (
     Busy,
     Event,
@@ -349,8 +349,8 @@ class RunSession:
 
     def input_files(self) -> list[Path]:
         """The files the run reads (the video; the model): outputs must not replace them."""
-        files = [Path(self.model_path)] if self.model_path is not None and Path(
-            str(self.model_path)).is_file() else []  # fmt: skip
+        served = self.model_path is None or is_triton_url(self.model_path)
+        files = [] if served else [Path(self.model_path)]
         if self.source_text is not None and Path(self.source_text).is_file():
             files.append(Path(self.source_text))
         return files

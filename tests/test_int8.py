@@ -167,3 +167,19 @@ def test_bench_times_the_openvino_and_int8_rows(capsys):
         row = next(line for line in out.splitlines() if line.startswith(name))
         median, p90 = float(row.split()[-4]), float(row.split()[-3])
         assert 0 < median <= p90, row
+
+
+def test_a_checkpoint_exports_to_int8_through_a_scratch_fp32_graph_left_nowhere(tmp_path):
+    from ssd_rt.checkpoint import save_checkpoint
+    from ssd_rt.config import SSDConfig
+    from ssd_rt.data.synthetic import SyntheticScenes
+    from ssd_rt.model import SSD300
+
+    config = SSDConfig(num_classes=5, width=0.125)
+    checkpoint = tmp_path / "slim.pt"
+    save_checkpoint(checkpoint, SSD300(config), config, SyntheticScenes.class_names)
+    out = tmp_path / "slim_int8.onnx"
+    args = [str(checkpoint), "--onnx", str(out), "--int8", "--calib-data", "synthetic:8"]
+    assert run_command("ssd-rt-export", main, args) == 0
+    assert read_onnx_info(out).precision == "int8"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slim.pt", "slim_int8.onnx"]

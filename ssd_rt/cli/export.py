@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 def export_triton(args: argparse.Namespace) -> int:
     """MODEL (a checkpoint, an ONNX file of any precision, demo or coco) as repo/NAME."""
     import ssd_rt
+    from ssd_rt.export.bundle import onnx_of
     from ssd_rt.model_format import model_kind
     from ssd_rt.pretrained import resolve_model
     from ssd_rt.triton.repository import RepositoryOptions, write_repository
@@ -133,21 +134,9 @@ def export_triton(args: argparse.Namespace) -> int:
     source = Path(resolve_model(args.checkpoint, args.weights, "run"))
     if model_kind(source) not in ("onnx", "checkpoint"):
         raise ConfigError(f"--triton-repo takes a checkpoint or an .onnx file, not {source.name}")
-    if model_kind(source) == "checkpoint":
-        from ssd_rt.export.bundle import write_onnx
-
-        model, checkpoint = load_model(source)
-        fp32 = args.triton_repo / f".{args.name}.fp32.onnx"
-        args.triton_repo.mkdir(parents=True, exist_ok=True)
-        try:
-            write_onnx(model, checkpoint, fp32, "fp32")
-            entry = write_repository(fp32, args.triton_repo, options,
-                                     version=ssd_rt.__version__, overwrite=args.overwrite)
-        finally:
-            fp32.unlink(missing_ok=True)
-    else:
-        entry = write_repository(source, args.triton_repo, options, version=ssd_rt.__version__,
-                                 overwrite=args.overwrite)  # fmt: skip
+    with onnx_of(source, args.triton_repo / f".{args.name}.fp32.onnx") as onnx_path:
+        entry = write_repository(onnx_path, args.triton_repo, options,
+                                 version=ssd_rt.__version__, overwrite=args.overwrite)  # fmt: skip
     print(f"wrote {entry} ({args.platform}, max batch {args.max_batch}, {args.instances} "
           f"instance{'s' if args.instances > 1 else ''})")  # fmt: skip
     return 0
@@ -156,26 +145,19 @@ def export_triton(args: argparse.Namespace) -> int:
 def write_int8_onnx(source: Path, out: Path, calib_data: str, calib_images: int) -> int:
     """The INT8 QDQ ONNX at `out` from a checkpoint or an FP32 ONNX file, calibrated on the
     training split of `calib_data`; returns how many images calibrated it. A checkpoint's FP32
-    graph goes through a temporary file beside `out`, removed after."""
+    graph goes through a temporary file beside `out`, removed after (export/bundle.onnx_of)."""
     import ssd_rt
     from ssd_rt.data.spec import TRAIN_SPLITS, open_dataset, parse_data_spec
-    from ssd_rt.export.bundle import write_onnx
+    from ssd_rt.export.bundle import onnx_of
     from ssd_rt.export.int8 import calibration_batches, quantize_onnx
-    from ssd_rt.model_format import model_kind, read_onnx_info
+    from ssd_rt.model_format import read_onnx_info
 
     spec = parse_data_spec(calib_data)
-    fp32 = source if model_kind(source) == "onnx" else out.with_name(f".{out.stem}.fp32.onnx")
-    try:
-        if fp32 != source:
-            model, checkpoint = load_model(source)
-            write_onnx(model, checkpoint, fp32, "fp32")
+    with onnx_of(source, out.with_name(f".{out.stem}.fp32.onnx")) as fp32:
         info = read_onnx_info(fp32)
         dataset = open_dataset(spec, TRAIN_SPLITS[spec.kind], classes=info.class_names)
         quantize_onnx(fp32, out, calibration_batches(dataset, info, calib_images),
                       version=ssd_rt.__version__)  # fmt: skip
-    finally:
-        if fp32 != source:
-            fp32.unlink(missing_ok=True)
     return min(calib_images, len(dataset))
 
 

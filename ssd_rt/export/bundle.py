@@ -11,7 +11,8 @@ and the FP16 engine NAME.engine (+ its sidecar) built from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,25 @@ def write_onnx(model: torch.nn.Module, checkpoint: Checkpoint, path: Path, preci
 
     info = ModelInfo(checkpoint.config, checkpoint.class_names, precision)
     return export_onnx(model, info, path, version=ssd_rt.__version__)
+
+
+@contextlib.contextmanager
+def onnx_of(source: Path, scratch: Path) -> Iterator[Path]:
+    """`source` as an ONNX file for the `with` block: itself when it is one, else the FP32
+    graph of the checkpoint, written to `scratch` and removed after."""
+    from ssd_rt.model_format import model_kind
+
+    if model_kind(source) == "onnx":
+        yield source
+        return
+    from ssd_rt.checkpoint import load_model
+
+    model, checkpoint = load_model(source)
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        yield write_onnx(model, checkpoint, scratch, "fp32")
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def build_engine_files(

@@ -12,7 +12,9 @@ tests/test_int8.py): L2Norm (its Pow/ReduceSum/Sqrt/Div/Mul are never in the qua
 types: a sum of squares in 8 bits loses the small activations), and by default the first
 convolution (it sees the normalized image, whose range is fixed and whose cost is 3 input
 channels) and the prediction heads (their outputs are loc and logits: the box offsets and the
-scores the user sees). Which parts were kept is written into the model's metadata.
+scores the user sees). The heads are the ones that matter: a full-width model's logits reach
+several hundred, and with its heads in INT8 it lost 30 mAP points. Which parts were kept is
+written into the model's metadata.
 
 Calibration uses MinMax ranges over the batches given (a few hundred images: more moves the
 ranges little and costs a forward pass each). Not hand-written: ONNX Runtime's quantizer

@@ -78,8 +78,8 @@ def accuracy(checkpoint: Path, tmp: Path, eval_images: int) -> bool:
     boxes = reference_count(reference.detections)
     print(f"full-width FP32 (onnxruntime): VOC07 mAP@0.5 {base.mean_ap:.4f} on {eval_images} "
           f"held-out images, {boxes} boxes above 0.3")  # fmt: skip
-    ok &= boxes >= 50  # fewer: the model is not trained enough for the agreement to mean much
-    if not ok:
+    enough = boxes >= 50  # fewer: the model is not trained enough for the agreement to mean much
+    if not enough:
         print("  too few FP32 boxes above 0.3 for a meaningful agreement: train longer")
     for backend in ("onnxruntime", "openvino"):
         found, result = run(int8, backend)
@@ -88,7 +88,7 @@ def accuracy(checkpoint: Path, tmp: Path, eval_images: int) -> bool:
         low = detection_agreement(reference.detections, found.detections, reference.sizes_hw,
                                   min_score=0.1)  # fmt: skip
         delta = (result.mean_ap - base.mean_ap) * 100
-        met = ok and abs(delta) <= 1.0 and agreement >= 0.95
+        met = enough and abs(delta) <= 1.0 and agreement >= 0.95
         print(f"full-width INT8 ({backend}): mAP {result.mean_ap:.4f} ({delta:+.2f} points), "
               f"{agreement:.3f} of FP32 boxes above 0.3 within 2 px "
               f"({'met' if met else 'NOT met'}: within 1 point, >= 0.95); "
@@ -108,11 +108,11 @@ def fp32_parity(checkpoint: Path, fp32: Path, held_out, images: int = 8) -> bool
     import torch
 
     from ssd_rt.backends import load_backend
-    from ssd_rt.preprocess import normalize_uint8, resize_uint8
+    from ssd_rt.export.int8 import calibration_batches
 
     ort_model = load_backend(fp32, "onnxruntime", "cpu")
-    uint8 = torch.stack([resize_uint8(held_out[i].image, 300) for i in range(images)])
-    batch = normalize_uint8(uint8, ort_model.info.config.normalization)  # [B, 3, 300, 300]
+    # the first `images` scenes preprocessed as for inference: [B, 3, 300, 300]
+    batch = torch.from_numpy(next(calibration_batches(held_out, ort_model.info, images, images)))
     ort = ort_model.infer(batch)
     ov = load_backend(fp32, "openvino", "cpu").infer(batch)
     eager = load_backend(checkpoint, "torch", "cpu").infer(batch)

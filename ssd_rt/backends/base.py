@@ -189,7 +189,7 @@ def _open_onnx_on_cpu(path: Path, device: torch.device, threads: int | None) -> 
     from ssd_rt.backends.openvino import openvino_devices
 
     devices = openvino_devices()  # one OpenVINO Core query per load, not one per helper
-    target = "GPU" if "GPU" in devices else "CPU"
+    target = _openvino_auto_target(devices)
     cpu = device.type == "cpu"
     prefer_openvino = cpu and ("GPU" in devices or (bool(devices) and _is_int8(path)))
 
@@ -227,15 +227,19 @@ def _openvino_target(device: str) -> str:
     if name in ("gpu", "intel-gpu"):
         return "GPU"
     if name == "auto":
-        return "GPU" if "GPU" in openvino_devices() else "CPU"
+        return _openvino_auto_target(openvino_devices())
     raise ConfigError(f"the openvino backend runs on cpu or an Intel gpu, not {device!r}")
+
+
+def _openvino_auto_target(devices: list[str]) -> str:
+    """--device auto on OpenVINO: an Intel GPU where OpenVINO lists one, else the CPU."""
+    return "GPU" if "GPU" in devices else "CPU"
 
 
 def _open_openvino(path: Path, target: str, threads: int | None) -> Backend:
     from ssd_rt.backends.openvino import OpenVinoBackend
 
     return OpenVinoBackend(path, target=target, threads=threads)
-
 
 
 def _open_torch(path: Path, device: torch.device, precision: str | None = None) -> Backend:

@@ -19,6 +19,7 @@ travels as model parameters, so a client needs only the URL (backends/triton.py 
 
 from __future__ import annotations
 
+import os
 import shutil
 import site
 import sys
@@ -80,7 +81,7 @@ def model_config(info: ModelInfo, options: RepositoryOptions, version: str):
     for key, value in info.to_metadata(version).items():
         config.parameters[key].string_value = value
     if options.platform == "python":
-        config.parameters[PYTHON_PATHS].string_value = ":".join(_python_paths())
+        config.parameters[PYTHON_PATHS].string_value = os.pathsep.join(_python_paths())
     return config
 
 
